@@ -1,0 +1,112 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using TaskLeak.Tracking;
+
+namespace TaskLeak.CompilerServices;
+
+/// <summary>
+/// The calls the TaskLeak weaver inserts into async state machines. Not for use by hand: the weaver decides
+/// which hook a method gets from its builder and state-machine shape, and the hooks rely on that pairing.
+/// </summary>
+/// <remarks>
+/// Every hook is safe to call from any thread and never throws into user code. Synchronous completions never
+/// reach the registry: an operation is registered at its first real suspension only.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class TaskLeakHooks
+{
+    /// <summary>Registers a woven module's site table; returns the id of its first row.</summary>
+    /// <param name="table">The rows the weaver wrote, one per site.</param>
+    /// <param name="count">The number of rows.</param>
+    public static int RegisterSites(string table, int count) => SiteRegistry.Register(table, count);
+
+    /// <summary>
+    /// Before an await suspends a method whose proof is its state-machine box (Task and Task&lt;T&gt; builders).
+    /// Returns a non-zero operation only on the first suspension; the caller then passes it, with the box, to
+    /// <see cref="Attach"/> after the builder has scheduled the continuation.
+    /// </summary>
+    /// <param name="operation">The state machine's operation field.</param>
+    /// <param name="site">The await site id.</param>
+    /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Suspend(ref int operation, int site, object? awaited)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            OperationTracker.Resuspend(current, site, awaited);
+            return 0;
+        }
+
+        if (!OperationTracker.Enabled)
+        {
+            return 0;
+        }
+
+        return operation = OperationTracker.Begin(site, awaited, null);
+    }
+
+    /// <summary>Supplies the state-machine box (the builder's Task) for an operation <see cref="Suspend"/> began.</summary>
+    /// <param name="operation">The value <see cref="Suspend"/> returned.</param>
+    /// <param name="box">The builder's task after the first AwaitUnsafeOnCompleted: the box itself.</param>
+    public static void Attach(int operation, object? box) => OperationTracker.Attach(operation, box);
+
+    /// <summary>Before an await suspends a method whose proof is the frame object itself (class state machines).</summary>
+    /// <param name="operation">The state machine's operation field.</param>
+    /// <param name="site">The await site id.</param>
+    /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
+    /// <param name="frame">The state machine instance.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SuspendFrame(ref int operation, int site, object? awaited, object frame)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            OperationTracker.Resuspend(current, site, awaited);
+        }
+        else if (OperationTracker.Enabled)
+        {
+            operation = OperationTracker.Begin(site, awaited, frame);
+        }
+    }
+
+    /// <summary>
+    /// Before an await suspends a struct state machine whose box cannot be reached (ValueTask, pooled, void and
+    /// custom builders): the proof is a token that only the frame references.
+    /// </summary>
+    /// <param name="operation">The state machine's operation field.</param>
+    /// <param name="token">The state machine's token field.</param>
+    /// <param name="site">The await site id.</param>
+    /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            OperationTracker.Resuspend(current, site, awaited);
+        }
+        else if (OperationTracker.Enabled)
+        {
+            object frameToken = token ??= new FrameToken();
+            operation = OperationTracker.Begin(site, awaited, frameToken);
+        }
+    }
+
+    /// <summary>Before the builder completes the method (result, exception or cancellation), or an async iterator yields.</summary>
+    /// <param name="operation">The state machine's operation field; reset to 0.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Complete(ref int operation)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            operation = 0;
+            OperationTracker.End(current);
+        }
+    }
+
+    private sealed class FrameToken
+    {
+    }
+}

@@ -1,0 +1,107 @@
+using System;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using TaskLeak.Detection;
+using TaskLeak.Diagnostics;
+using TaskLeak.Tracking;
+
+namespace TaskLeak;
+
+/// <summary>
+/// Entry point of the TaskLeak runtime: proven leaks, sinks and settings. Woven assemblies report to it on their
+/// own; nothing needs to be called for detection to run in the background.
+/// </summary>
+public static class TaskLeakDetector
+{
+    private static readonly object s_configureLock = new();
+    private static TaskLeakOptions s_options = new();
+
+    /// <summary>Raised after a sweep (background or <see cref="DetectNow"/>) proves new leaks. Handlers run on the sweeping thread; exceptions they throw are counted in <see cref="SinkFailures"/>.</summary>
+    public static event EventHandler<TaskLeakDetectedEventArgs>? LeakDetected
+    {
+        add
+        {
+            lock (s_configureLock)
+            {
+                LeakSinks.LeakDetected += value;
+            }
+        }
+
+        remove
+        {
+            lock (s_configureLock)
+            {
+                LeakSinks.LeakDetected -= value;
+            }
+        }
+    }
+
+    /// <summary>A copy of the settings in effect.</summary>
+    public static TaskLeakOptions Options
+    {
+        get
+        {
+            lock (s_configureLock)
+            {
+                return s_options.Clone();
+            }
+        }
+    }
+
+    /// <summary>Exceptions thrown by loggers and <see cref="LeakDetected"/> handlers, contained and counted.</summary>
+    public static int SinkFailures => LeakSinks.Failures;
+
+    /// <summary>
+    /// Forces full blocking collections, waits for pending finalizers, sweeps, and returns every leak proven in this
+    /// process since start or the last <see cref="Reset"/>.
+    /// </summary>
+    public static TaskLeakReport DetectNow()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+            GC.WaitForPendingFinalizers();
+        }
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+        Sweeper.SweepNow();
+        return LeakLedger.Snapshot();
+    }
+
+    /// <summary>The leaks proven so far, without collecting or sweeping.</summary>
+    public static TaskLeakReport GetReport() => LeakLedger.Snapshot();
+
+    /// <summary>Forgets every leak proven so far. Operations still suspended stay tracked.</summary>
+    public static void Reset() => LeakLedger.Reset();
+
+    /// <summary>Sends each proven leak to a logger of category <c>TaskLeak</c> (event id 1, <c>TaskLeaked</c>, Warning). Null detaches.</summary>
+    /// <param name="loggerFactory">The factory to create the logger from.</param>
+    public static void UseLoggerFactory(ILoggerFactory? loggerFactory) => LeakSinks.UseLoggerFactory(loggerFactory);
+
+    /// <summary>Changes the settings; takes effect for operations that suspend afterwards.</summary>
+    /// <param name="configure">Receives a copy of the current settings to change.</param>
+    public static void Configure(Action<TaskLeakOptions> configure)
+    {
+        if (configure is null)
+        {
+            throw new ArgumentNullException(nameof(configure));
+        }
+
+        lock (s_configureLock)
+        {
+            TaskLeakOptions options = s_options.Clone();
+            configure(options);
+            Apply(options);
+        }
+    }
+
+    /// <summary>Operations suspended right now and tracked (a scan of the registry).</summary>
+    public static int PendingCount => OperationRegistry.CountTracked();
+
+    private static void Apply(TaskLeakOptions options)
+    {
+        TrackingPolicy.Apply(options);
+        OperationTracker.Enabled = options.Enabled;
+        Volatile.Write(ref s_options, options);
+    }
+}

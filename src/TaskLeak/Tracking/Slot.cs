@@ -1,0 +1,87 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace TaskLeak.Tracking;
+
+/// <summary>What the registry knows about one suspended operation. Holds no task, box or awaited object.</summary>
+internal struct Slot
+{
+    /// <summary>Long weak handle on the operation's proof: the state-machine box, the frame, or a frame-owned token.</summary>
+    public GCHandle Proof;
+
+    /// <summary><c>(generation &lt;&lt; 2) | status</c>; see <see cref="OperationRegistry"/>.</summary>
+    public int State;
+
+    /// <summary>The await site the operation is suspended at now.</summary>
+    public int Site;
+
+    /// <summary>The await site of the first suspension (where the creation stack was taken).</summary>
+    public int FirstSite;
+
+    /// <summary>Spawn site (Task.Run, StartNew, ...) the operation was started from, or 0.</summary>
+    public int Origin;
+
+    /// <summary>Leak scope (for example a test) active when the operation first suspended, or 0.</summary>
+    public int Scope;
+
+    /// <summary>Slot + 1 of the tracked operation this one awaits, or 0.</summary>
+    public int Awaits;
+
+    /// <summary>Generation of <see cref="Awaits"/> when the link was made.</summary>
+    public int AwaitsGeneration;
+
+    /// <summary>Milliseconds timestamp of the first suspension (<see cref="Clock.NowMilliseconds"/>).</summary>
+    public long SuspendedAt;
+
+    /// <summary>The creation stack (a <see cref="System.Diagnostics.StackTrace"/>), when the policy captured one.</summary>
+    public object? CreationStack;
+
+    /// <summary>Runtime type of the awaited object at the current site, when it is a reference type.</summary>
+    public Type? TargetType;
+
+    internal void ClearPayload()
+    {
+        CreationStack = null;
+        TargetType = null;
+        Awaits = 0;
+        AwaitsGeneration = 0;
+        Origin = 0;
+        Scope = 0;
+    }
+}
+
+/// <summary>A slot claimed by the sweeper: its frame was collected while suspended. A copy, taken before the slot is reused.</summary>
+internal readonly struct ProvenOperation
+{
+    internal ProvenOperation(int slot, int generation, ref Slot source)
+    {
+        Slot = slot;
+        Generation = generation;
+        Site = source.Site;
+        FirstSite = source.FirstSite;
+        Origin = source.Origin;
+        Scope = source.Scope;
+        Awaits = source.Awaits;
+        AwaitsGeneration = source.AwaitsGeneration;
+        SuspendedAt = source.SuspendedAt;
+        CreationStack = source.CreationStack;
+        TargetType = source.TargetType;
+    }
+
+    public int Slot { get; }
+    public int Generation { get; }
+    public int Site { get; }
+    public int FirstSite { get; }
+    public int Origin { get; }
+    public int Scope { get; }
+    public int Awaits { get; }
+    public int AwaitsGeneration { get; }
+    public long SuspendedAt { get; }
+    public object? CreationStack { get; }
+    public Type? TargetType { get; }
+
+    /// <summary>Identity of this operation that survives slot reuse.</summary>
+    public long Key => OperationKey(Slot, Generation);
+
+    public static long OperationKey(int slot, int generation) => ((long)slot << 32) | (uint)generation;
+}

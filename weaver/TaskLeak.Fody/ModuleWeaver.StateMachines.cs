@@ -1,0 +1,230 @@
+using System.Collections.Generic;
+using System.Linq;
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+using Mono.Cecil.Rocks;
+
+namespace TaskLeak.Fody;
+
+public partial class ModuleWeaver
+{
+    internal const string OperationFieldName = "<>tl__operation";
+    internal const string TokenFieldName = "<>tl__token";
+    private const string BuilderFieldName = "<>t__builder";
+    private const string PromiseFieldName = "<>v__promiseOfValueOrEnd";
+
+    /// <summary>
+    /// Weaves one state machine: every await that suspends registers the operation (first time) or moves it to the
+    /// new site; every completion (and every yield of an async iterator) releases it. The method is analysed in
+    /// full before anything changes: a shape we do not understand leaves it untouched, with a warning.
+    /// </summary>
+    private void WeaveStateMachine(AsyncMethod method, HookReferences hooks, SiteTable sites, WeaveSummary summary)
+    {
+        TypeDefinition stateMachine = method.StateMachine;
+        MethodBody body = method.MoveNext.Body;
+        FieldDefinition? builder = stateMachine.Fields.FirstOrDefault(f => f.Name == BuilderFieldName);
+        FieldDefinition? promise = method.IsIterator ? stateMachine.Fields.FirstOrDefault(f => f.Name == PromiseFieldName) : null;
+        if (builder is null || (method.IsIterator && promise is null))
+        {
+            Skip(method, summary, "its state machine has no builder field the weaver recognises");
+            return;
+        }
+
+        if (stateMachine.Fields.Any(f => f.Name == OperationFieldName))
+        {
+            return;
+        }
+
+        var stack = new IlStack(body);
+        var awaits = new List<AwaitSite>();
+        var completions = new List<Instruction>();
+        foreach (Instruction instruction in body.Instructions)
+        {
+            if (instruction.OpCode.Code is not (Code.Call or Code.Callvirt) || instruction.Operand is not MethodReference callee)
+            {
+                continue;
+            }
+
+            switch (callee.Name)
+            {
+                case "AwaitUnsafeOnCompleted":
+                case "AwaitOnCompleted":
+                    Instruction? builderLoad = stack.FindProducer(instruction, 0);
+                    if (!LoadsField(builderLoad, builder))
+                    {
+                        Skip(method, summary, $"the await at IL_{instruction.Offset:x4} does not go through the state machine's builder");
+                        return;
+                    }
+
+                    awaits.Add(DescribeAwait(method, stack, instruction, builderLoad!));
+                    break;
+                case "SetResult":
+                case "SetException":
+                    Instruction? receiver = stack.FindProducer(instruction, 0);
+                    if (LoadsField(receiver, builder) || (promise is not null && LoadsField(receiver, promise)))
+                    {
+                        completions.Add(instruction);
+                    }
+
+                    break;
+            }
+        }
+
+        if (awaits.Count == 0)
+        {
+            return;
+        }
+
+        if (completions.Count == 0)
+        {
+            Skip(method, summary, "no completion (SetResult/SetException) was found in its state machine");
+            return;
+        }
+
+        ProofStrategy strategy = ChooseStrategy(stateMachine, builder);
+        MethodReference? taskGetter = strategy == ProofStrategy.Box ? BuilderTaskGetter(builder.FieldType) : null;
+        if (strategy == ProofStrategy.Box && taskGetter is null)
+        {
+            strategy = stateMachine.IsValueType ? ProofStrategy.Token : ProofStrategy.Frame;
+        }
+
+        body.SimplifyMacros();
+        var operationField = new FieldDefinition(OperationFieldName, FieldAttributes.Public, hooks.Int32);
+        stateMachine.Fields.Add(operationField);
+        FieldReference operation = IlEditing.SelfReference(operationField, stateMachine);
+        FieldReference? token = null;
+        if (strategy == ProofStrategy.Token)
+        {
+            var tokenField = new FieldDefinition(TokenFieldName, FieldAttributes.Public, hooks.Object);
+            stateMachine.Fields.Add(tokenField);
+            token = IlEditing.SelfReference(tokenField, stateMachine);
+        }
+
+        VariableDefinition? awaited = null;
+        if (awaits.Any(a => a.CaptureBefore is not null))
+        {
+            awaited = new VariableDefinition(hooks.Object);
+            body.Variables.Add(awaited);
+        }
+
+        VariableDefinition? first = null;
+        if (strategy == ProofStrategy.Box)
+        {
+            first = new VariableDefinition(hooks.Int32);
+            body.Variables.Add(first);
+        }
+
+        foreach (AwaitSite site in awaits)
+        {
+            Instruction[] siteId = sites.Add(site.Row);
+            if (site.CaptureBefore is not null)
+            {
+                IlEditing.InsertBefore(body, site.CaptureBefore, new[] { Instruction.Create(OpCodes.Dup), Instruction.Create(OpCodes.Stloc, awaited) });
+            }
+
+            Instruction loadAwaited = site.CaptureBefore is not null ? Instruction.Create(OpCodes.Ldloc, awaited) : Instruction.Create(OpCodes.Ldnull);
+            var before = new List<Instruction>();
+            switch (strategy)
+            {
+                case ProofStrategy.Box:
+                    before.Add(Instruction.Create(OpCodes.Ldarg_0));
+                    before.Add(Instruction.Create(OpCodes.Ldflda, operation));
+                    before.AddRange(siteId);
+                    before.Add(loadAwaited);
+                    before.Add(Instruction.Create(OpCodes.Call, hooks.Suspend));
+                    before.Add(Instruction.Create(OpCodes.Stloc, first));
+                    break;
+                case ProofStrategy.Frame:
+                    before.Add(Instruction.Create(OpCodes.Ldarg_0));
+                    before.Add(Instruction.Create(OpCodes.Ldflda, operation));
+                    before.AddRange(siteId);
+                    before.Add(loadAwaited);
+                    before.Add(Instruction.Create(OpCodes.Ldarg_0));
+                    before.Add(Instruction.Create(OpCodes.Call, hooks.SuspendFrame));
+                    break;
+                default:
+                    before.Add(Instruction.Create(OpCodes.Ldarg_0));
+                    before.Add(Instruction.Create(OpCodes.Ldflda, operation));
+                    before.Add(Instruction.Create(OpCodes.Ldarg_0));
+                    before.Add(Instruction.Create(OpCodes.Ldflda, token));
+                    before.AddRange(siteId);
+                    before.Add(loadAwaited);
+                    before.Add(Instruction.Create(OpCodes.Call, hooks.SuspendWithToken));
+                    break;
+            }
+
+            IlEditing.InsertBefore(body, site.AwaitCall, before);
+            if (strategy == ProofStrategy.Box)
+            {
+                // After the builder scheduled the continuation: only now does the box exist (first suspension only).
+                Instruction next = site.AwaitCall.Next;
+                IlEditing.InsertAfter(body, site.AwaitCall, new[]
+                {
+                    Instruction.Create(OpCodes.Ldloc, first),
+                    Instruction.Create(OpCodes.Brfalse, next),
+                    Instruction.Create(OpCodes.Ldloc, first),
+                    Instruction.Create(OpCodes.Ldarg_0),
+                    Instruction.Create(OpCodes.Ldflda, (FieldReference)site.BuilderLoad.Operand),
+                    Instruction.Create(OpCodes.Call, taskGetter),
+                    Instruction.Create(OpCodes.Call, hooks.Attach),
+                });
+            }
+        }
+
+        foreach (Instruction completion in completions)
+        {
+            IlEditing.InsertBefore(body, completion, new[]
+            {
+                Instruction.Create(OpCodes.Ldarg_0),
+                Instruction.Create(OpCodes.Ldflda, operation),
+                Instruction.Create(OpCodes.Call, hooks.Complete),
+            });
+        }
+
+        body.OptimizeMacros();
+        summary.AsyncMethods++;
+        summary.AwaitSites += awaits.Count;
+    }
+
+    private static ProofStrategy ChooseStrategy(TypeDefinition stateMachine, FieldDefinition builder)
+    {
+        string builderName = builder.FieldType.GetElementType().FullName;
+        if (builderName is "System.Runtime.CompilerServices.AsyncTaskMethodBuilder" or "System.Runtime.CompilerServices.AsyncTaskMethodBuilder`1")
+        {
+            return ProofStrategy.Box;
+        }
+
+        return stateMachine.IsValueType ? ProofStrategy.Token : ProofStrategy.Frame;
+    }
+
+    /// <summary><c>builder.Task</c> on the builder field's exact (possibly generic) type.</summary>
+    private MethodReference? BuilderTaskGetter(TypeReference builderType)
+    {
+        TypeDefinition? definition = builderType.Resolve();
+        MethodDefinition? getter = definition?.Properties.FirstOrDefault(p => p.Name == "Task")?.GetMethod;
+        if (getter is null)
+        {
+            return null;
+        }
+
+        MethodReference imported = ModuleDefinition.ImportReference(getter);
+        if (builderType is not GenericInstanceType instance)
+        {
+            return imported;
+        }
+
+        return new MethodReference(imported.Name, imported.ReturnType, instance) { HasThis = true };
+    }
+
+    private static bool LoadsField(Instruction? instruction, FieldDefinition field) =>
+        instruction?.OpCode.Code == Code.Ldflda &&
+        instruction.Operand is FieldReference reference &&
+        reference.Name == field.Name &&
+        reference.DeclaringType.GetElementType().FullName == field.DeclaringType.FullName;
+
+    private void Skip(AsyncMethod method, WeaveSummary summary, string reason)
+    {
+        summary.Skipped++;
+        WriteWarning($"TaskLeak: {method.DisplayName} was not woven: {reason}. It runs unchanged and its leaks will not be reported.", method.Kickoff);
+    }
+}
