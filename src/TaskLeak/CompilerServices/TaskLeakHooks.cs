@@ -106,6 +106,26 @@ public static class TaskLeakHooks
         }
     }
 
+    /// <summary>
+    /// Before a spawn call (Task.Run, Task.Factory.StartNew, new Task): the work it starts captures the current
+    /// ExecutionContext, so operations it suspends record this spawn site as their origin.
+    /// Returns the state to hand to <see cref="ExitSpawn"/> right after the call.
+    /// </summary>
+    /// <param name="site">The spawn site id.</param>
+    public static object? EnterSpawn(int site) => OperationTracker.Enabled ? OperationOrigin.EnterSpawn(site) : SpawnNotEntered;
+
+    /// <summary>After the spawn call: restores the caller's origin.</summary>
+    /// <param name="previous">What <see cref="EnterSpawn"/> returned.</param>
+    public static void ExitSpawn(object? previous)
+    {
+        if (!ReferenceEquals(previous, SpawnNotEntered))
+        {
+            OperationOrigin.Restore(previous as OperationOrigin);
+        }
+    }
+
+    private static readonly object SpawnNotEntered = new();
+
     private sealed class FrameToken
     {
     }

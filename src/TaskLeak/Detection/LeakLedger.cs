@@ -141,6 +141,27 @@ internal static class LeakLedger
         }
     }
 
+    /// <summary>The groups with leaks that started inside <paramref name="scope"/>, counting only those.</summary>
+    internal static TaskLeakReport SnapshotForScope(int scope)
+    {
+        lock (s_lock)
+        {
+            var groups = new List<TaskLeakGroup>();
+            foreach (Accumulator acc in s_roots.Values)
+            {
+                TaskLeakGroup all = acc.ToGroup(acc.Count);
+                int count = all.CountInScope(scope);
+                if (count > 0)
+                {
+                    groups.Add(acc.ToGroup(count));
+                }
+            }
+
+            groups.Sort(static (a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.AwaitSite, b.AwaitSite));
+            return new TaskLeakReport(groups, 0);
+        }
+    }
+
     internal static void Reset()
     {
         lock (s_lock)

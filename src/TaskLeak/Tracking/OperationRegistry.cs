@@ -44,16 +44,17 @@ internal static class OperationRegistry
     /// <summary>Number of slots ever created: the high-water mark of concurrently suspended operations.</summary>
     internal static int Capacity => Volatile.Read(ref s_slotCount);
 
-    /// <summary>Counts the operations currently suspended and tracked (a scan: for gauges and tests, not hot paths).</summary>
-    internal static int CountTracked()
+    /// <summary>Counts the operations currently suspended and tracked, optionally of one scope (a scan: not for hot paths).</summary>
+    internal static int CountTracked(int scope = 0)
     {
         int count = Volatile.Read(ref s_slotCount);
         Slot[][] chunks = Volatile.Read(ref s_chunks);
         int tracked = 0;
         for (int index = 0; index < count; index++)
         {
-            int status = Volatile.Read(ref chunks[index >> ChunkShift][index & ChunkMask].State) & StatusMask;
-            if (status == Tracked || status == Pending)
+            ref Slot slot = ref chunks[index >> ChunkShift][index & ChunkMask];
+            int status = Volatile.Read(ref slot.State) & StatusMask;
+            if ((status == Tracked || status == Pending) && (scope == 0 || slot.Scope == scope))
             {
                 tracked++;
             }

@@ -1,0 +1,108 @@
+using System;
+using System.Runtime.CompilerServices;
+using NUnit.Framework;
+using TaskLeak.CompilerServices;
+
+namespace TaskLeak.Tests;
+
+/// <summary>
+/// The hook protocol as woven code drives it, without a weaver: a plain object stands in for the state-machine
+/// box, and dropping it plays the part of a dropped completion source.
+/// </summary>
+[NonParallelizable]
+public class HookProtocolTests
+{
+    private static readonly int s_site = TaskLeakHooks.RegisterSites(
+        "A\u001FTests.Frames.Wait\u001F/src/Frames.cs\u001F12\u001FIL_0010\u001FTaskCompletionSource<int>.Task\u001F\u001Fasync Task", 1);
+
+    [SetUp]
+    public void SetUp()
+    {
+        TaskLeakDetector.DetectNow();
+        TaskLeakDetector.Reset();
+    }
+
+    [Test]
+    public void A_box_attached_then_collected_is_a_proven_leak()
+    {
+        SuspendAndDropBox();
+
+        TaskLeakReport report = TaskLeakDetector.DetectNow();
+
+        TaskLeakGroup leak = report.Leaks[0];
+        Assert.That(report.Leaks, Has.Count.EqualTo(1));
+        Assert.That(leak.Method, Is.EqualTo("Tests.Frames.Wait"));
+        Assert.That(leak.AwaitSite, Is.EqualTo("Frames.cs:12"));
+        Assert.That(leak.WaitTarget, Is.EqualTo("TaskCompletionSource<int>.Task"));
+    }
+
+    [Test]
+    public void Completion_before_attach_releases_the_slot_without_a_report()
+    {
+        int operation = 0;
+        int first = TaskLeakHooks.Suspend(ref operation, s_site, null);
+        TaskLeakHooks.Complete(ref operation);
+        Assert.That(operation, Is.Zero);
+        TaskLeakHooks.Attach(first, new object());
+
+        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
+        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+    }
+
+    [Test]
+    public void A_live_frame_is_never_reported_and_completing_it_releases_it()
+    {
+        var frame = new object();
+        int operation = 0;
+        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+        Assert.That(operation, Is.Not.Zero);
+
+        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
+        Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(1));
+        TaskLeakHooks.Complete(ref operation);
+        GC.KeepAlive(frame);
+
+        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
+    }
+
+    [Test]
+    public void A_later_suspension_does_not_register_again()
+    {
+        var frame = new object();
+        int operation = 0;
+        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+        int registered = operation;
+        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+
+        Assert.That(operation, Is.EqualTo(registered));
+        Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(1));
+        TaskLeakHooks.Complete(ref operation);
+        GC.KeepAlive(frame);
+    }
+
+    [Test]
+    public void The_kill_switch_makes_hooks_track_nothing()
+    {
+        TaskLeakDetector.Configure(o => o.Enabled = false);
+        try
+        {
+            int operation = 0;
+            Assert.That(TaskLeakHooks.Suspend(ref operation, s_site, null), Is.Zero);
+            TaskLeakHooks.SuspendFrame(ref operation, s_site, null, new object());
+            Assert.That(operation, Is.Zero);
+        }
+        finally
+        {
+            TaskLeakDetector.Configure(o => o.Enabled = true);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SuspendAndDropBox()
+    {
+        int operation = 0;
+        int first = TaskLeakHooks.Suspend(ref operation, s_site, null);
+        TaskLeakHooks.Attach(first, new object());
+    }
+}
