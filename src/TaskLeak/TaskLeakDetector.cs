@@ -68,6 +68,9 @@ public static class TaskLeakDetector
         return LeakLedger.Snapshot();
     }
 
+    /// <summary>The operations suspended right now, grouped by await site (no collection is forced).</summary>
+    public static TaskLeakSnapshot Snapshot() => PendingOperations.Snapshot();
+
     /// <summary>The leaks proven so far, without collecting or sweeping.</summary>
     public static TaskLeakReport GetReport() => LeakLedger.Snapshot();
 

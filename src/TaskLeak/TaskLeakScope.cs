@@ -38,6 +38,9 @@ public sealed class TaskLeakScope : IDisposable
     /// <summary>Operations that started inside this scope and are suspended right now.</summary>
     public int PendingCount => OperationRegistry.CountTracked(Id);
 
+    /// <summary>Operations that started inside this scope and are suspended right now, grouped by await site.</summary>
+    public TaskLeakSnapshot GetPending() => PendingOperations.Snapshot(Id);
+
     /// <summary>Leaves the scope: operations started afterwards in this flow no longer belong to it.</summary>
     public void Dispose()
     {

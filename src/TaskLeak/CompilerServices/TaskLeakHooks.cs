@@ -13,7 +13,7 @@ namespace TaskLeak.CompilerServices;
 /// reach the registry: an operation is registered at its first real suspension only.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class TaskLeakHooks
+public static partial class TaskLeakHooks
 {
     /// <summary>Registers a woven module's site table; returns the id of its first row.</summary>
     /// <param name="table">The rows the weaver wrote, one per site.</param>
