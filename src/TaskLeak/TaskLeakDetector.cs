@@ -1,6 +1,7 @@
 using System;
-using System.Threading;
+using System.Collections.Generic;
 using Microsoft.Extensions.Logging;
+using TaskLeak.Configuration;
 using TaskLeak.Detection;
 using TaskLeak.Diagnostics;
 using TaskLeak.Tracking;
@@ -14,7 +15,6 @@ namespace TaskLeak;
 public static class TaskLeakDetector
 {
     private static readonly object s_configureLock = new();
-    private static TaskLeakOptions s_options = new();
 
     /// <summary>Raised after a sweep (background or <see cref="DetectNow"/>) proves new leaks. Handlers run on the sweeping thread; exceptions they throw are counted in <see cref="SinkFailures"/>.</summary>
     public static event EventHandler<TaskLeakDetectedEventArgs>? LeakDetected
@@ -37,16 +37,10 @@ public static class TaskLeakDetector
     }
 
     /// <summary>A copy of the settings in effect.</summary>
-    public static TaskLeakOptions Options
-    {
-        get
-        {
-            lock (s_configureLock)
-            {
-                return s_options.Clone();
-            }
-        }
-    }
+    public static TaskLeakOptions Options => RuntimeSettings.Current.Clone();
+
+    /// <summary>Startup settings (environment variables, runtimeconfig/AppContext switches) that could not be read and were ignored, one message each.</summary>
+    public static IReadOnlyList<string> ConfigurationErrors => TaskLeakConfiguration.Errors;
 
     /// <summary>Exceptions thrown by loggers and <see cref="LeakDetected"/> handlers, contained and counted.</summary>
     public static int SinkFailures => LeakSinks.Failures;
@@ -74,14 +68,31 @@ public static class TaskLeakDetector
     /// <summary>The leaks proven so far, without collecting or sweeping.</summary>
     public static TaskLeakReport GetReport() => LeakLedger.Snapshot();
 
-    /// <summary>Forgets every leak proven so far. Operations still suspended stay tracked.</summary>
-    public static void Reset() => LeakLedger.Reset();
+    /// <summary>
+    /// Suspected, not proven: live operations that have sat at the same await for at least <paramref name="olderThan"/>,
+    /// grouped by site. Their frames are reachable; they may still complete. Never part of <see cref="TaskLeakReport.Leaks"/>.
+    /// </summary>
+    /// <param name="olderThan">The least time at the current await (measured conservatively, see the README).</param>
+    public static IReadOnlyList<StalledOperationGroup> GetStalled(TimeSpan olderThan) => Sweeper.GetStalled(olderThan);
+
+    /// <summary>Suspected, not proven: await sites whose live operation count rose across the last consecutive sweeps.</summary>
+    public static IReadOnlyList<GrowingSite> GetGrowingSites() => GrowthTracker.Current;
+
+    /// <summary>Forgets every leak proven so far and the suspected tiers' history. Operations still suspended stay tracked.</summary>
+    public static void Reset()
+    {
+        LeakLedger.Reset();
+        Sweeper.ResetTiers();
+    }
 
     /// <summary>Sends each proven leak to a logger of category <c>TaskLeak</c> (event id 1, <c>TaskLeaked</c>, Warning). Null detaches.</summary>
     /// <param name="loggerFactory">The factory to create the logger from.</param>
     public static void UseLoggerFactory(ILoggerFactory? loggerFactory) => LeakSinks.UseLoggerFactory(loggerFactory);
 
-    /// <summary>Changes the settings; takes effect for operations that suspend afterwards.</summary>
+    /// <summary>Lost leaks: failures inside the tracker that were contained instead of reaching user code (should stay 0).</summary>
+    public static int InternalErrors => OperationTracker.InternalErrors;
+
+    /// <summary>Changes the settings from code (which wins over environment and AppContext for what it sets); takes effect for operations that suspend afterwards.</summary>
     /// <param name="configure">Receives a copy of the current settings to change.</param>
     public static void Configure(Action<TaskLeakOptions> configure)
     {
@@ -92,19 +103,12 @@ public static class TaskLeakDetector
 
         lock (s_configureLock)
         {
-            TaskLeakOptions options = s_options.Clone();
+            TaskLeakOptions options = RuntimeSettings.Current.Clone();
             configure(options);
-            Apply(options);
+            RuntimeSettings.Apply(options);
         }
     }
 
     /// <summary>Operations suspended right now and tracked (a scan of the registry).</summary>
     public static int PendingCount => OperationRegistry.CountTracked();
-
-    private static void Apply(TaskLeakOptions options)
-    {
-        TrackingPolicy.Apply(options);
-        OperationTracker.Enabled = options.Enabled;
-        Volatile.Write(ref s_options, options);
-    }
 }

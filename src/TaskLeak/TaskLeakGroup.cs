@@ -14,7 +14,7 @@ public sealed class TaskLeakGroup
     private readonly IReadOnlyDictionary<int, int>? _scopes;
 
     internal TaskLeakGroup(string method, string awaitSite, string? sourcePath, int line, string waitTarget,
-        string? creationStack, int count, IReadOnlyList<string> awaitedBy, string? startedBy, long ageMilliseconds,
+        string? creationStack, int count, int awaiterCount, IReadOnlyList<AsyncStackFrame> asyncStack, long ageMilliseconds,
         string detail, IReadOnlyDictionary<int, int>? scopes)
     {
         Method = method;
@@ -24,8 +24,22 @@ public sealed class TaskLeakGroup
         WaitTarget = waitTarget;
         CreationStack = creationStack;
         Count = count;
+        AwaiterCount = awaiterCount;
+        AsyncStack = asyncStack;
+        var awaitedBy = new List<string>(asyncStack.Count);
+        foreach (AsyncStackFrame frame in asyncStack)
+        {
+            if (frame.Kind == AsyncStackFrameKind.StartedBy)
+            {
+                StartedBy ??= frame.Method + " at " + frame.Location;
+            }
+            else
+            {
+                awaitedBy.Add(frame.Method + " (" + frame.Location + ")");
+            }
+        }
+
         AwaitedBy = awaitedBy;
-        StartedBy = startedBy;
         AgeMilliseconds = ageMilliseconds;
         Detail = detail;
         _scopes = scopes;
@@ -52,8 +66,20 @@ public sealed class TaskLeakGroup
     /// <summary>How many operations leaked here.</summary>
     public int Count { get; }
 
-    /// <summary>Leaked operations that were awaiting this one, innermost first: <c>Namespace.Type.Method (File.cs:line)</c>.</summary>
+    /// <summary>
+    /// The operations above the root in the example's logical async stack, innermost first, as
+    /// <c>Namespace.Type.Method (File.cs:line)</c>: its awaiters and callers (see <see cref="AsyncStack"/> for which is which).
+    /// </summary>
     public IReadOnlyList<string> AwaitedBy { get; }
+
+    /// <summary>
+    /// The example's logical async stack above the root, innermost first: who awaited it, who called it, and the spawn
+    /// call that started it. Depth-capped at 32 frames.
+    /// </summary>
+    public IReadOnlyList<AsyncStackFrame> AsyncStack { get; }
+
+    /// <summary>Leaked operations, across all of <see cref="Count"/>, that were stuck awaiting (or calling) these roots and were folded into this group.</summary>
+    public int AwaiterCount { get; }
 
     /// <summary>The spawn site that started the work, e.g. <c>Task.Run at Program.cs:8</c>, when known.</summary>
     public string? StartedBy { get; }
@@ -64,21 +90,16 @@ public sealed class TaskLeakGroup
     /// <summary>Where the await sits inside <see cref="Method"/>: <c>lambda</c>, <c>local function Name</c>, or empty.</summary>
     public string Detail { get; }
 
-    /// <summary>The logical async stack: <c>Leaf (File.cs:12) ← awaited by Mid (File.cs:30) ← started by Task.Run at Program.cs:8</c>.</summary>
+    /// <summary>The logical async stack as one line: <c>Leaf (File.cs:12) ← awaited by Mid (File.cs:30) ← started by Task.Run at Program.cs:8</c>.</summary>
     public string Chain
     {
         get
         {
             var builder = new StringBuilder();
             builder.Append(Method).Append(" (").Append(AwaitSite).Append(')');
-            foreach (string awaiter in AwaitedBy)
+            foreach (AsyncStackFrame frame in AsyncStack)
             {
-                builder.Append(" \u2190 awaited by ").Append(awaiter);
-            }
-
-            if (StartedBy is not null)
-            {
-                builder.Append(" \u2190 started by ").Append(StartedBy);
+                builder.Append(" \u2190 ").Append(frame);
             }
 
             return builder.ToString();
@@ -87,8 +108,6 @@ public sealed class TaskLeakGroup
 
     /// <summary>How many of <see cref="Count"/> were started inside the given leak scope.</summary>
     internal int CountInScope(int scope) => _scopes is not null && _scopes.TryGetValue(scope, out int n) ? n : 0;
-
-    internal IEnumerable<int> Scopes => _scopes?.Keys ?? Array.Empty<int>();
 
     /// <inheritdoc/>
     public override string ToString() => Count + " \u00d7 " + Chain + " awaiting " + WaitTarget;

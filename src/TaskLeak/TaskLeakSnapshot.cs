@@ -28,6 +28,9 @@ public sealed class TaskLeakSnapshot
     /// <summary>The number of suspended operations across all groups.</summary>
     public int TotalCount { get; }
 
+    /// <summary>The snapshot as JSON (schema version 1, <c>"kind": "taskleak.snapshot"</c>, documented in the README).</summary>
+    public string ToJson() => Reporting.ReportJson.Format(this);
+
     /// <inheritdoc/>
     public override string ToString()
     {

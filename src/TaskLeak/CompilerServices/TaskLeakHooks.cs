@@ -10,7 +10,9 @@ namespace TaskLeak.CompilerServices;
 /// </summary>
 /// <remarks>
 /// Every hook is safe to call from any thread and never throws into user code. Synchronous completions never
-/// reach the registry: an operation is registered at its first real suspension only.
+/// reach the registry: an operation is registered at its first real suspension only. The kill switch
+/// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
+/// tracked before it was switched off still completes normally.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class TaskLeakHooks
@@ -31,15 +33,15 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Suspend(ref int operation, int site, object? awaited)
     {
+        if (!OperationTracker.Enabled)
+        {
+            return 0;
+        }
+
         int current = operation;
         if (current != 0)
         {
             OperationTracker.Resuspend(current, site, awaited);
-            return 0;
-        }
-
-        if (!OperationTracker.Enabled)
-        {
             return 0;
         }
 
@@ -59,12 +61,17 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SuspendFrame(ref int operation, int site, object? awaited, object frame)
     {
+        if (!OperationTracker.Enabled)
+        {
+            return;
+        }
+
         int current = operation;
         if (current != 0)
         {
             OperationTracker.Resuspend(current, site, awaited);
         }
-        else if (OperationTracker.Enabled)
+        else
         {
             operation = OperationTracker.Begin(site, awaited, frame);
         }
@@ -81,12 +88,17 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
     {
+        if (!OperationTracker.Enabled)
+        {
+            return;
+        }
+
         int current = operation;
         if (current != 0)
         {
             OperationTracker.Resuspend(current, site, awaited);
         }
-        else if (OperationTracker.Enabled)
+        else
         {
             object frameToken = token ??= new FrameToken();
             operation = OperationTracker.Begin(site, awaited, frameToken);

@@ -6,20 +6,25 @@ using TaskLeak.Tracking;
 namespace TaskLeak.Detection;
 
 /// <summary>
-/// Proven leaks, aggregated by root await site. A leak that awaits another leaked operation is not a root: it is
-/// counted as an awaiter of the innermost stuck await, so one dropped completion source reads as one chain.
-/// Memory is bounded: at most <see cref="MaxSites"/> distinct roots and <see cref="MaxRecent"/> remembered operations.
+/// Proven leaks, aggregated by root await site: the innermost stuck await. An operation stuck on another proven
+/// operation is not a root but one of its awaiters, so one dropped completion source under a chain of awaits reads as
+/// one leak. Two edges lead down a chain: "awaits" (the awaited object was the other operation's proof) and, when an
+/// operation's own wait is opaque (a struct awaiter such as a ValueTask), "parent of" (the other operation first
+/// suspended while this one's MoveNext was running). Cycles are broken at one member; walks are depth-capped.
+/// Memory is bounded: at most <see cref="MaxSites"/> distinct roots (then one overflow group), one example per group,
+/// and at most <see cref="MaxRecent"/> remembered operations for awaiters proven in a later sweep.
 /// </summary>
 internal static class LeakLedger
 {
     internal const int MaxSites = 4096;
-    private const int MaxRecent = 1 << 16;
-    private const int MaxChainDepth = 32;
+    internal const int MaxRecent = 1 << 16;
+    internal const int MaxChainDepth = 32;
+    private const int MaxWalk = 1024;
 
     private static readonly object s_lock = new();
     private static readonly Dictionary<int, Accumulator> s_roots = new();
-    private static readonly Dictionary<long, int> s_recentRoots = new();
-    private static readonly Queue<long> s_recentOrder = new();
+    private static readonly BoundedMap s_recentRoots = new(MaxRecent);
+    private static readonly BoundedMap s_recentParents = new(MaxRecent);
     private static long s_total;
     private static long s_overflow;
 
@@ -34,85 +39,123 @@ internal static class LeakLedger
         }
     }
 
+    /// <summary>Distinct groups and remembered operations: what the caps bound.</summary>
+    internal static (int Sites, int Remembered) Size
+    {
+        get
+        {
+            lock (s_lock)
+            {
+                return (s_roots.Count, s_recentRoots.Count + s_recentParents.Count);
+            }
+        }
+    }
+
     /// <summary>Records one sweep's proven operations; returns the groups that grew, with this sweep's counts.</summary>
     internal static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven)
     {
         long now = Clock.NowMilliseconds();
-        var index = new Dictionary<long, int>(proven.Count);
-        for (int i = 0; i < proven.Count; i++)
+        int n = proven.Count;
+        var index = new Dictionary<long, int>(n);
+        for (int i = 0; i < n; i++)
         {
             index[proven[i].Key] = i;
         }
 
-        // awaitedBy[i]: one operation of this sweep that was waiting on operation i.
-        var awaitedBy = new int[proven.Count];
-        var isRoot = new bool[proven.Count];
-        for (int i = 0; i < proven.Count; i++)
+        var firstChild = new Dictionary<long, int>();
+        for (int i = 0; i < n; i++)
         {
-            awaitedBy[i] = -1;
+            long parent = proven[i].ParentKey;
+            if (parent != -1 && index.ContainsKey(parent) && !firstChild.ContainsKey(parent))
+            {
+                firstChild[parent] = i;
+            }
         }
 
-        var lateAwaiters = new List<(int Operation, int Root)>();
+        var down = new int[n];
+        var downKind = new AsyncStackFrameKind[n];
+        var lateRoot = new int[n];
         lock (s_lock)
         {
-            for (int i = 0; i < proven.Count; i++)
+            for (int i = 0; i < n; i++)
             {
+                down[i] = -1;
                 ProvenOperation op = proven[i];
-                if (op.Awaits == 0)
+                if (op.Awaits != 0)
                 {
-                    isRoot[i] = true;
-                    continue;
-                }
-
-                long awaitedKey = ProvenOperation.OperationKey(op.Awaits - 1, op.AwaitsGeneration);
-                if (index.TryGetValue(awaitedKey, out int awaited) && awaited != i)
-                {
-                    if (awaitedBy[awaited] < 0)
+                    downKind[i] = AsyncStackFrameKind.AwaitedBy;
+                    if (index.TryGetValue(op.AwaitsKey, out int awaited) && awaited != i)
                     {
-                        awaitedBy[awaited] = i;
+                        down[i] = awaited;
+                    }
+                    else if (s_recentRoots.TryGetValue(op.AwaitsKey, out int site))
+                    {
+                        lateRoot[i] = site;
                     }
                 }
-                else if (s_recentRoots.TryGetValue(awaitedKey, out int rootSite))
+                else if (op.TargetType is null)
                 {
-                    // The operation it awaited was proven in an earlier sweep (it sat in a younger generation).
-                    lateAwaiters.Add((i, rootSite));
-                }
-                else
-                {
-                    isRoot[i] = true;
+                    downKind[i] = AsyncStackFrameKind.CalledBy;
+                    if (firstChild.TryGetValue(op.Key, out int child) && child != i)
+                    {
+                        down[i] = child;
+                    }
+                    else if (s_recentParents.TryGetValue(op.Key, out int site))
+                    {
+                        lateRoot[i] = site;
+                    }
                 }
             }
 
-            MarkCycleRoots(proven, index, isRoot);
+            int[] rootOf = ResolveRoots(down);
+            var up = new int[n];
+            var members = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                up[i] = -1;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                members[rootOf[i]]++;
+                if (down[i] >= 0 && up[down[i]] < 0)
+                {
+                    up[down[i]] = i;
+                }
+            }
 
             var grown = new Dictionary<int, (Accumulator Accumulator, int Count)>();
-            for (int i = 0; i < proven.Count; i++)
+            var groupOf = new int[n];
+            for (int r = 0; r < n; r++)
             {
-                if (!isRoot[i])
+                if (rootOf[r] != r)
                 {
                     continue;
                 }
 
-                ProvenOperation op = proven[i];
-                Accumulator acc = GetAccumulator(op.Site);
-                int[] chain = ChainOf(i, proven, awaitedBy, out int topOrigin, out int awaiters);
-                acc.Add(op, chain, op.Origin != 0 ? op.Origin : topOrigin, awaiters, now);
-                s_total++;
-                Remember(op.Key, acc.Site.Id);
-                for (int a = awaitedBy[i], depth = 0; a >= 0 && depth < MaxChainDepth; a = awaitedBy[a], depth++)
+                ProvenOperation root = proven[r];
+                if (lateRoot[r] != 0 && s_roots.TryGetValue(lateRoot[r], out Accumulator? late))
                 {
-                    Remember(proven[a].Key, acc.Site.Id);
+                    // Stuck on an operation an earlier sweep proved (it sat in a younger generation): more awaiters of that leak.
+                    groupOf[r] = late.Site.Id;
+                    late.AddAwaiters(members[r], () => ChainFrom(r, includeSelf: true, proven, up, downKind, index, rootOf));
+                    continue;
                 }
 
+                Accumulator acc = GetAccumulator(root.Site);
+                groupOf[r] = acc.Site.Id;
+                acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf));
+                s_total++;
                 grown[acc.Site.Id] = (acc, grown.TryGetValue(acc.Site.Id, out var g) ? g.Count + 1 : 1);
             }
 
-            foreach ((int operation, int root) in lateAwaiters)
+            for (int i = 0; i < n; i++)
             {
-                if (s_roots.TryGetValue(root, out Accumulator? acc))
+                int group = groupOf[rootOf[i]];
+                s_recentRoots.Add(proven[i].Key, group);
+                if (proven[i].ParentKey != -1)
                 {
-                    acc.AddLateAwaiter(proven[operation]);
-                    Remember(proven[operation].Key, root);
+                    s_recentParents.Add(proven[i].ParentKey, group);
                 }
             }
 
@@ -136,7 +179,7 @@ internal static class LeakLedger
                 groups.Add(acc.ToGroup(acc.Count));
             }
 
-            groups.Sort(static (a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.AwaitSite, b.AwaitSite));
+            Sort(groups);
             return new TaskLeakReport(groups, s_overflow);
         }
     }
@@ -149,15 +192,14 @@ internal static class LeakLedger
             var groups = new List<TaskLeakGroup>();
             foreach (Accumulator acc in s_roots.Values)
             {
-                TaskLeakGroup all = acc.ToGroup(acc.Count);
-                int count = all.CountInScope(scope);
+                int count = acc.CountInScope(scope);
                 if (count > 0)
                 {
                     groups.Add(acc.ToGroup(count));
                 }
             }
 
-            groups.Sort(static (a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.AwaitSite, b.AwaitSite));
+            Sort(groups);
             return new TaskLeakReport(groups, 0);
         }
     }
@@ -168,10 +210,108 @@ internal static class LeakLedger
         {
             s_roots.Clear();
             s_recentRoots.Clear();
-            s_recentOrder.Clear();
+            s_recentParents.Clear();
             s_total = 0;
             s_overflow = 0;
         }
+    }
+
+    private static void Sort(List<TaskLeakGroup> groups) =>
+        groups.Sort(static (a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.AwaitSite, b.AwaitSite));
+
+    /// <summary>
+    /// Follows each operation's single down edge to the operation it is stuck on. The first member of a cycle that a
+    /// walk meets again becomes the cycle's root; a walk longer than <see cref="MaxWalk"/> is cut into its own root.
+    /// O(n): every operation is walked once.
+    /// </summary>
+    private static int[] ResolveRoots(int[] down)
+    {
+        int n = down.Length;
+        var rootOf = new int[n];
+        var state = new byte[n];
+        var path = new List<int>();
+        for (int i = 0; i < n; i++)
+        {
+            if (state[i] == 2)
+            {
+                continue;
+            }
+
+            path.Clear();
+            int current = i;
+            int root;
+            while (true)
+            {
+                if (state[current] == 2)
+                {
+                    root = rootOf[current];
+                    break;
+                }
+
+                if (state[current] == 1)
+                {
+                    down[current] = -1;
+                    root = current;
+                    break;
+                }
+
+                state[current] = 1;
+                path.Add(current);
+                if (down[current] < 0 || path.Count >= MaxWalk)
+                {
+                    down[current] = -1;
+                    root = current;
+                    break;
+                }
+
+                current = down[current];
+            }
+
+            foreach (int member in path)
+            {
+                rootOf[member] = root;
+                state[member] = 2;
+            }
+        }
+
+        return rootOf;
+    }
+
+    /// <summary>The logical async stack above <paramref name="start"/>: its awaiters and callers, then where it all was spawned.</summary>
+    private static ChainLink[] ChainFrom(int start, bool includeSelf, List<ProvenOperation> proven, int[] up, AsyncStackFrameKind[] downKind,
+        Dictionary<long, int> index, int[] rootOf)
+    {
+        var links = new List<ChainLink>();
+        int top = start;
+        int origin = proven[start].Origin;
+        if (includeSelf)
+        {
+            links.Add(new ChainLink(downKind[start], proven[start].Site));
+        }
+
+        for (int k = up[start]; k >= 0 && links.Count < MaxChainDepth; k = up[k])
+        {
+            links.Add(new ChainLink(downKind[k], proven[k].Site));
+            top = k;
+            if (proven[k].Origin != 0)
+            {
+                origin = proven[k].Origin;
+            }
+        }
+
+        ProvenOperation topOp = proven[top];
+        bool parentInChain = index.TryGetValue(topOp.ParentKey, out int parent) && rootOf[parent] == rootOf[start];
+        if (topOp.ParentKey != -1 && !parentInChain && topOp.ParentSite != 0 && links.Count < MaxChainDepth)
+        {
+            links.Add(new ChainLink(AsyncStackFrameKind.CalledBy, topOp.ParentSite));
+        }
+
+        if (origin != 0)
+        {
+            links.Add(new ChainLink(AsyncStackFrameKind.StartedBy, origin));
+        }
+
+        return links.ToArray();
     }
 
     private static Accumulator GetAccumulator(int site)
@@ -195,87 +335,61 @@ internal static class LeakLedger
         return acc;
     }
 
-    private static void Remember(long key, int rootSite)
+    private readonly struct ChainLink
     {
-        if (s_recentRoots.ContainsKey(key))
+        internal ChainLink(AsyncStackFrameKind kind, int site)
         {
-            return;
+            Kind = kind;
+            Site = site;
         }
 
-        s_recentRoots[key] = rootSite;
-        s_recentOrder.Enqueue(key);
-        if (s_recentOrder.Count > MaxRecent)
+        internal AsyncStackFrameKind Kind { get; }
+        internal int Site { get; }
+    }
+
+    /// <summary>A map from operation key to root site that forgets its oldest entries beyond a fixed size.</summary>
+    private sealed class BoundedMap
+    {
+        private readonly int _capacity;
+        private readonly Dictionary<long, int> _map = new();
+        private readonly Queue<long> _order = new();
+
+        internal BoundedMap(int capacity) => _capacity = capacity;
+
+        internal int Count => _map.Count;
+
+        internal bool TryGetValue(long key, out int value) => _map.TryGetValue(key, out value);
+
+        internal void Add(long key, int value)
         {
-            s_recentRoots.Remove(s_recentOrder.Dequeue());
+            if (_map.ContainsKey(key))
+            {
+                _map[key] = value;
+                return;
+            }
+
+            _map[key] = value;
+            _order.Enqueue(key);
+            if (_order.Count > _capacity)
+            {
+                _map.Remove(_order.Dequeue());
+            }
+        }
+
+        internal void Clear()
+        {
+            _map.Clear();
+            _order.Clear();
         }
     }
 
-    // Operations that wait on each other in a cycle (A awaits B awaits A) have no innermost await: root each cycle once.
-    private static void MarkCycleRoots(List<ProvenOperation> proven, Dictionary<long, int> index, bool[] isRoot)
-    {
-        var resolved = new bool[proven.Count];
-        var seen = new HashSet<int>();
-        for (int i = 0; i < proven.Count; i++)
-        {
-            int current = i;
-            bool cycle = false;
-            seen.Clear();
-            while (!isRoot[current] && !resolved[current])
-            {
-                if (!seen.Add(current))
-                {
-                    cycle = true;
-                    break;
-                }
-
-                ProvenOperation op = proven[current];
-                if (op.Awaits == 0 || !index.TryGetValue(ProvenOperation.OperationKey(op.Awaits - 1, op.AwaitsGeneration), out int next))
-                {
-                    break;
-                }
-
-                current = next;
-            }
-
-            if (cycle)
-            {
-                isRoot[current] = true;
-            }
-
-            foreach (int visited in seen)
-            {
-                resolved[visited] = true;
-            }
-        }
-    }
-
-    private static int[] ChainOf(int root, List<ProvenOperation> proven, int[] awaitedBy, out int topOrigin, out int awaiters)
-    {
-        var chain = new List<int>();
-        topOrigin = 0;
-        awaiters = 0;
-        var seen = new HashSet<int> { root };
-        for (int a = awaitedBy[root]; a >= 0 && chain.Count < MaxChainDepth && seen.Add(a); a = awaitedBy[a])
-        {
-            chain.Add(proven[a].Site);
-            awaiters++;
-            if (proven[a].Origin != 0)
-            {
-                topOrigin = proven[a].Origin;
-            }
-        }
-
-        return chain.ToArray();
-    }
-
-    /// <summary>Everything the ledger keeps for one root await site.</summary>
+    /// <summary>Everything the ledger keeps for one root await site: counts and one example.</summary>
     private sealed class Accumulator
     {
         private const int MaxScopes = 1024;
         private string? _creationStack;
         private Type? _targetType;
-        private int[] _chain = Array.Empty<int>();
-        private int _origin;
+        private ChainLink[]? _chain;
         private long _age;
         private Dictionary<int, int>? _scopes;
 
@@ -283,9 +397,9 @@ internal static class LeakLedger
 
         internal SiteInfo Site { get; }
         internal int Count { get; private set; }
-        internal int Awaiters { get; private set; }
+        internal long Awaiters { get; private set; }
 
-        internal void Add(ProvenOperation op, int[] chain, int origin, int awaiters, long now)
+        internal void Add(ProvenOperation op, int awaiters, long now, Func<ChainLink[]> chain)
         {
             Count++;
             Awaiters += awaiters;
@@ -295,14 +409,9 @@ internal static class LeakLedger
             }
 
             _targetType ??= op.TargetType;
-            if (_chain.Length == 0 && chain.Length > 0)
+            if (_chain is null || _chain.Length == 0)
             {
-                _chain = chain;
-            }
-
-            if (_origin == 0)
-            {
-                _origin = origin;
+                _chain = chain();
             }
 
             if (_age == 0)
@@ -315,39 +424,31 @@ internal static class LeakLedger
                 _scopes ??= new Dictionary<int, int>();
                 if (_scopes.Count < MaxScopes || _scopes.ContainsKey(op.Scope))
                 {
-                    _scopes[op.Scope] = _scopes.TryGetValue(op.Scope, out int n) ? n + 1 : 1;
+                    _scopes[op.Scope] = _scopes.TryGetValue(op.Scope, out int count) ? count + 1 : 1;
                 }
             }
         }
 
-        internal void AddLateAwaiter(ProvenOperation op)
+        internal void AddAwaiters(int count, Func<ChainLink[]> chain)
         {
-            Awaiters++;
-            if (_chain.Length == 0)
+            Awaiters += count;
+            if (_chain is null || _chain.Length == 0)
             {
-                _chain = new[] { op.Site };
-            }
-
-            if (_origin == 0)
-            {
-                _origin = op.Origin;
+                _chain = chain();
             }
         }
 
+        internal int CountInScope(int scope) => _scopes is not null && _scopes.TryGetValue(scope, out int count) ? count : 0;
+
         internal TaskLeakGroup ToGroup(int count)
         {
-            var awaitedBy = new string[_chain.Length];
-            for (int i = 0; i < _chain.Length; i++)
+            ChainLink[] chain = _chain ?? Array.Empty<ChainLink>();
+            var stack = new AsyncStackFrame[chain.Length];
+            for (int i = 0; i < chain.Length; i++)
             {
-                SiteInfo awaiter = SiteRegistry.Get(_chain[i]);
-                awaitedBy[i] = awaiter.Method + " (" + awaiter.Location + ")";
-            }
-
-            string? startedBy = null;
-            if (_origin != 0)
-            {
-                SiteInfo spawn = SiteRegistry.Get(_origin);
-                startedBy = spawn.Target + " at " + spawn.Location;
+                SiteInfo site = SiteRegistry.Get(chain[i].Site);
+                string method = chain[i].Kind == AsyncStackFrameKind.StartedBy && site.Target.Length > 0 ? site.Target : site.Method;
+                stack[i] = new AsyncStackFrame(chain[i].Kind, method, site.Location);
             }
 
             string waitTarget = Site.Target.Length > 0 ? Site.Target : "<unknown>";
@@ -358,7 +459,7 @@ internal static class LeakLedger
 
             Dictionary<int, int>? scopes = _scopes is null ? null : new Dictionary<int, int>(_scopes);
             return new TaskLeakGroup(Site.Method, Site.Location, Site.SourcePath, Site.Line, waitTarget, _creationStack, count,
-                awaitedBy, startedBy, _age, Site.Detail, scopes);
+                Awaiters > int.MaxValue ? int.MaxValue : (int)Awaiters, stack, _age, Site.Detail, scopes);
         }
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
+using TaskLeak.Configuration;
 using TaskLeak.Diagnostics;
 using TaskLeak.Tracking;
 
@@ -9,7 +10,8 @@ namespace TaskLeak.Detection;
 
 /// <summary>
 /// Finds proven leaks off the application's threads: a background thread woken after garbage collections
-/// sweeps the registry, and <see cref="TaskLeakDetector.DetectNow"/> sweeps synchronously.
+/// sweeps the registry, and <see cref="TaskLeakDetector.DetectNow"/> sweeps synchronously. The same pass over the
+/// registry feeds the suspected tiers (growing sites, stalled operations); they never share a result type with leaks.
 /// </summary>
 internal static class Sweeper
 {
@@ -32,38 +34,81 @@ internal static class Sweeper
     {
         if (Volatile.Read(ref s_started) == 0 && Interlocked.Exchange(ref s_started, 1) == 0)
         {
+            LeakSinks.Initialize();
             var thread = new Thread(Run) { IsBackground = true, Name = "TaskLeak sweeper" };
             thread.Start();
             GcNotifier.Start(static () => s_wake.Set());
+            if (RuntimeSettings.Current.ReportOnProcessExit)
+            {
+                ExitReport.Register();
+            }
         }
     }
 
-    /// <summary>Sweeps now, on the calling thread, and dispatches what it proved to the sinks.</summary>
+    /// <summary>Sweeps now, on the calling thread, and dispatches what it found to the sinks.</summary>
     internal static void SweepNow()
     {
-        IReadOnlyList<TaskLeakGroup> found;
+        SweepResult result;
         lock (s_sweepLock)
         {
-            found = SweepLocked();
+            result = SweepLocked();
         }
 
-        if (found.Count > 0)
+        if (result.Leaks.Count > 0)
         {
-            LeakSinks.Publish(found);
+            LeakSinks.Publish(result.Leaks);
+        }
+
+        if (result.Stalled.Count > 0)
+        {
+            LeakSinks.PublishStalled(result.Stalled);
+        }
+
+        if (result.Growing.Count > 0)
+        {
+            LeakSinks.PublishGrowing(result.Growing);
         }
     }
 
-    private static IReadOnlyList<TaskLeakGroup> SweepLocked()
+    /// <summary>Live operations sitting at their await for at least <paramref name="threshold"/>, grouped by site.</summary>
+    internal static IReadOnlyList<StalledOperationGroup> GetStalled(TimeSpan threshold)
+    {
+        lock (s_sweepLock)
+        {
+            var check = new StallCheck(Clock.NowMilliseconds(), threshold);
+            OperationRegistry.VisitLive((int _, ref Slot slot) => check.Observe(ref slot));
+            return check.ToGroups();
+        }
+    }
+
+    /// <summary>Forgets the suspected tiers' history (streaks, what was already reported).</summary>
+    internal static void ResetTiers()
+    {
+        lock (s_sweepLock)
+        {
+            GrowthTracker.Reset();
+            StallReporter.Reset();
+        }
+    }
+
+    private static SweepResult SweepLocked()
     {
         long start = Stopwatch.GetTimestamp();
+        TaskLeakOptions options = RuntimeSettings.Current;
         var proven = new List<ProvenOperation>();
-        OperationRegistry.Sweep(proven);
-        IReadOnlyList<TaskLeakGroup> found = proven.Count > 0 ? LeakLedger.Record(proven) : Array.Empty<TaskLeakGroup>();
+        int[]? liveBySite = GrowthTracker.NewCounts(options.GrowingSiteSweeps);
+        StallCheck? stall = options.StalledThreshold is TimeSpan threshold ? new StallCheck(Clock.NowMilliseconds(), threshold) : null;
+        OperationRegistry.Sweep(proven, liveBySite, stall);
+        IReadOnlyList<TaskLeakGroup> leaks = proven.Count > 0 ? LeakLedger.Record(proven) : Array.Empty<TaskLeakGroup>();
+        IReadOnlyList<GrowingSite> growing = liveBySite is not null
+            ? GrowthTracker.Observe(liveBySite, options.GrowingSiteSweeps, Math.Max(1, options.GrowingSiteMinimumIncrease))
+            : Array.Empty<GrowingSite>();
+        IReadOnlyList<StalledOperationGroup> stalled = stall is not null ? StallReporter.NewlyStalled(stall.ToGroups()) : Array.Empty<StalledOperationGroup>();
         long elapsed = Stopwatch.GetTimestamp() - start;
         Interlocked.Exchange(ref s_lastSweepTicks, elapsed);
         Interlocked.Increment(ref s_sweeps);
         Volatile.Write(ref s_nextAllowed, Stopwatch.GetTimestamp() + (elapsed * MinIntervalFactor));
-        return found;
+        return new SweepResult(leaks, stalled, growing);
     }
 
     private static void Run()
@@ -87,5 +132,19 @@ internal static class Sweeper
                 LeakSinks.CountFailure();
             }
         }
+    }
+
+    private readonly struct SweepResult
+    {
+        internal SweepResult(IReadOnlyList<TaskLeakGroup> leaks, IReadOnlyList<StalledOperationGroup> stalled, IReadOnlyList<GrowingSite> growing)
+        {
+            Leaks = leaks;
+            Stalled = stalled;
+            Growing = growing;
+        }
+
+        internal IReadOnlyList<TaskLeakGroup> Leaks { get; }
+        internal IReadOnlyList<StalledOperationGroup> Stalled { get; }
+        internal IReadOnlyList<GrowingSite> Growing { get; }
     }
 }

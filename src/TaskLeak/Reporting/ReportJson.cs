@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -5,45 +6,94 @@ using System.Text.Json;
 
 namespace TaskLeak.Reporting;
 
-/// <summary>The JSON report, schema version 1 (documented in the README).</summary>
+/// <summary>The JSON documents, schema version 1 (documented in the README): the leak report and the pending snapshot.</summary>
 internal static class ReportJson
 {
     internal const int SchemaVersion = 1;
 
-    internal static string Format(TaskLeakReport report)
+    internal static string Format(TaskLeakReport report) => Write(json =>
+    {
+        json.WriteNumber("schemaVersion", SchemaVersion);
+        json.WriteString("kind", "taskleak.report");
+        json.WriteNumber("totalCount", report.TotalCount);
+        json.WriteNumber("overflowCount", report.OverflowCount);
+        json.WriteStartArray("leaks");
+        foreach (TaskLeakGroup group in report.Leaks)
+        {
+            json.WriteStartObject();
+            json.WriteString("method", group.Method);
+            json.WriteString("awaitSite", group.AwaitSite);
+            WriteOptional(json, "sourcePath", group.SourcePath);
+            json.WriteNumber("line", group.Line);
+            json.WriteString("waitTarget", group.WaitTarget);
+            json.WriteNumber("count", group.Count);
+            json.WriteNumber("awaiterCount", group.AwaiterCount);
+            json.WriteNumber("ageMs", group.AgeMilliseconds);
+            json.WriteString("detail", group.Detail);
+            json.WriteString("chain", group.Chain);
+            json.WriteStartArray("asyncStack");
+            foreach (AsyncStackFrame frame in group.AsyncStack)
+            {
+                json.WriteStartObject();
+                json.WriteString("kind", KindName(frame.Kind));
+                json.WriteString("method", frame.Method);
+                json.WriteString("location", frame.Location);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("awaitedBy");
+            foreach (string awaiter in group.AwaitedBy)
+            {
+                json.WriteStringValue(awaiter);
+            }
+
+            json.WriteEndArray();
+            WriteOptional(json, "startedBy", group.StartedBy);
+            WriteOptional(json, "creationStack", group.CreationStack);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    });
+
+    internal static string Format(TaskLeakSnapshot snapshot) => Write(json =>
+    {
+        json.WriteNumber("schemaVersion", SchemaVersion);
+        json.WriteString("kind", "taskleak.snapshot");
+        json.WriteNumber("totalCount", snapshot.TotalCount);
+        json.WriteStartArray("groups");
+        foreach (PendingOperationGroup group in snapshot.Groups)
+        {
+            json.WriteStartObject();
+            json.WriteString("method", group.Method);
+            json.WriteString("awaitSite", group.AwaitSite);
+            WriteOptional(json, "sourcePath", group.SourcePath);
+            json.WriteNumber("line", group.Line);
+            json.WriteString("waitTarget", group.WaitTarget);
+            json.WriteNumber("count", group.Count);
+            json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    });
+
+    /// <summary>The schema's name for a frame kind: <c>awaitedBy</c>, <c>calledBy</c>, <c>startedBy</c>.</summary>
+    internal static string KindName(AsyncStackFrameKind kind) => kind switch
+    {
+        AsyncStackFrameKind.AwaitedBy => "awaitedBy",
+        AsyncStackFrameKind.CalledBy => "calledBy",
+        _ => "startedBy",
+    };
+
+    private static string Write(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
-            json.WriteNumber("schemaVersion", SchemaVersion);
-            json.WriteNumber("totalCount", report.TotalCount);
-            json.WriteNumber("overflowCount", report.OverflowCount);
-            json.WriteStartArray("leaks");
-            foreach (TaskLeakGroup group in report.Leaks)
-            {
-                json.WriteStartObject();
-                json.WriteString("method", group.Method);
-                json.WriteString("awaitSite", group.AwaitSite);
-                WriteOptional(json, "sourcePath", group.SourcePath);
-                json.WriteNumber("line", group.Line);
-                json.WriteString("waitTarget", group.WaitTarget);
-                json.WriteNumber("count", group.Count);
-                json.WriteNumber("ageMs", group.AgeMilliseconds);
-                json.WriteString("detail", group.Detail);
-                json.WriteStartArray("awaitedBy");
-                foreach (string awaiter in group.AwaitedBy)
-                {
-                    json.WriteStringValue(awaiter);
-                }
-
-                json.WriteEndArray();
-                WriteOptional(json, "startedBy", group.StartedBy);
-                WriteOptional(json, "creationStack", group.CreationStack);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            body(json);
             json.WriteEndObject();
         }
 

@@ -33,6 +33,12 @@ internal static class ReportText
                 .Append("  ").Append(group.Method).Append(" (").Append(group.AwaitSite).Append(")\n");
         }
 
+        if (report.OverflowCount > 0)
+        {
+            text.Append("  (").Append(report.OverflowCount)
+                .Append(" leak(s) at sites beyond the report's cap on distinct sites are counted in the <unknown site 0> group)\n");
+        }
+
         foreach (TaskLeakGroup group in report.Leaks)
         {
             text.Append('\n');
@@ -53,8 +59,19 @@ internal static class ReportText
         text.Append(" in ").Append(group.SourcePath ?? group.AwaitSite).Append('\n');
         text.Append("  leaked       ").Append(group.Count).Append(" operation(s), suspended ")
             .Append(group.AgeMilliseconds).Append(" ms before the frame was collected\n");
+        if (group.AwaiterCount > 0)
+        {
+            text.Append("  awaiters     ").Append(group.AwaiterCount)
+                .Append(" leaked operation(s) above these roots, folded into this group\n");
+        }
+
         text.Append("  waiting on   ").Append(group.WaitTarget).Append('\n');
-        text.Append("  chain        ").Append(group.Chain).Append('\n');
+        text.Append("  async stack  ").Append(group.Method).Append(" (").Append(group.AwaitSite).Append(")\n");
+        foreach (AsyncStackFrame frame in group.AsyncStack)
+        {
+            text.Append("             \u2190 ").Append(frame).Append('\n');
+        }
+
         AppendExcerpt(text, group);
         if (group.CreationStack is { Length: > 0 } stack)
         {

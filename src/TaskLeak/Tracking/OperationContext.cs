@@ -24,4 +24,13 @@ internal static class OperationContext
     }
 
     internal static void Exit(int previous) => t_current = previous;
+
+    /// <summary>An operation that completes stops being anyone's parent, even before its MoveNext returns.</summary>
+    internal static void ClearIf(int operation)
+    {
+        if (t_current == operation)
+        {
+            t_current = 0;
+        }
+    }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using TaskLeak.Detection;
 
 namespace TaskLeak.Tracking;
 
@@ -66,12 +67,15 @@ internal static class OperationRegistry
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ref Slot At(int index) => ref Volatile.Read(ref s_chunks)[index >> ChunkShift][index & ChunkMask];
 
-    /// <summary>Takes a free slot for the calling thread's new operation; the slot is <see cref="Pending"/> on return.</summary>
-    internal static int Rent(out ThreadCache cache)
+    /// <summary>The calling thread's cache (free slots, recent registrations, sampling countdowns), created on first use.</summary>
+    internal static ThreadCache Cache
     {
-        cache = t_cache ?? CreateCache();
-        return cache.Count > 0 ? cache.Slots[--cache.Count] : RefillAndTake(cache);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_cache ?? CreateCache();
     }
+
+    /// <summary>Takes a free slot for the calling thread's new operation; the slot is <see cref="Pending"/> on return.</summary>
+    internal static int Rent(ThreadCache cache) => cache.Count > 0 ? cache.Slots[--cache.Count] : RefillAndTake(cache);
 
     /// <summary>Publishes a rented slot whose proof target is set: from here on the sweeper may examine it.</summary>
     internal static void Publish(ref Slot slot, int status) =>
@@ -90,7 +94,7 @@ internal static class OperationRegistry
             slot.Proof.Target = box;
             if (Interlocked.CompareExchange(ref slot.State, (state & ~StatusMask) | Tracked, state) == state)
             {
-                RememberRecent(index);
+                RememberRecent(index, box);
                 return;
             }
 
@@ -137,7 +141,10 @@ internal static class OperationRegistry
     /// <summary>
     /// Claims every tracked slot whose proof reads null. Runs on one thread at a time (the caller holds the sweep lock).
     /// </summary>
-    internal static void Sweep(List<ProvenOperation> proven, SlotVisitor? visitLive = null)
+    /// <param name="proven">Receives the claimed operations.</param>
+    /// <param name="liveBySite">When set, counts the live tracked operations per site (indexed by site id; larger ids are not counted).</param>
+    /// <param name="stall">When set, observes every live operation for the stalled tier.</param>
+    internal static void Sweep(List<ProvenOperation> proven, int[]? liveBySite = null, StallCheck? stall = null)
     {
         int count = Volatile.Read(ref s_slotCount);
         Slot[][] chunks = Volatile.Read(ref s_chunks);
@@ -153,7 +160,17 @@ internal static class OperationRegistry
 
             if (slot.Proof.Target is not null)
             {
-                visitLive?.Invoke(index, ref slot);
+                int site = slot.Site;
+                if (liveBySite is not null && (uint)site < (uint)liveBySite.Length)
+                {
+                    liveBySite[site]++;
+                }
+
+                if (stall is not null && Volatile.Read(ref slot.State) == state)
+                {
+                    stall.Observe(ref slot);
+                }
+
                 continue;
             }
 
@@ -199,6 +216,15 @@ internal static class OperationRegistry
 
     internal static int GenerationOf(ref Slot slot) => Volatile.Read(ref slot.State) >> 2;
 
+    /// <summary>Tracked, or pending its box: an operation that is suspended or running, not free.</summary>
+    internal static bool IsLive(ref Slot slot, out int generation)
+    {
+        int state = Volatile.Read(ref slot.State);
+        generation = state >> 2;
+        int status = state & StatusMask;
+        return status == Tracked || status == Pending;
+    }
+
     internal static bool IsTracked(ref Slot slot, out int generation)
     {
         int state = Volatile.Read(ref slot.State);
@@ -206,14 +232,19 @@ internal static class OperationRegistry
         return (state & StatusMask) == Tracked;
     }
 
-    /// <summary>Operations registered most recently on this thread: the candidates a following await may be waiting on.</summary>
-    internal static void RememberRecent(int index)
+    /// <summary>
+    /// Operations registered most recently on this thread: the candidates a following await may be waiting on.
+    /// The proof's type is kept beside each so that a later await compares types before it reads any handle.
+    /// </summary>
+    internal static void RememberRecent(int index, object proof)
     {
         ThreadCache? cache = t_cache;
         if (cache is not null)
         {
-            cache.RecentNext = (cache.RecentNext + 1) & (ThreadCache.RecentLength - 1);
-            cache.Recent[cache.RecentNext] = index + 1;
+            int next = (cache.RecentNext + 1) & (ThreadCache.RecentLength - 1);
+            cache.RecentNext = next;
+            cache.Recent[next] = index + 1;
+            cache.RecentTypes[next] = proof.GetType();
         }
     }
 
@@ -346,7 +377,14 @@ internal static class OperationRegistry
         internal readonly int[] Slots = new int[LocalCapacity];
         internal int Count;
         internal readonly int[] Recent = new int[RecentLength];
+        internal readonly Type?[] RecentTypes = new Type?[RecentLength];
         internal int RecentNext;
+
+        /// <summary>Suspensions left before the next one is tracked (production sampling).</summary>
+        internal int SampleCountdown = 1;
+
+        /// <summary>Sampled creation stacks: first suspensions left before the next capture (after each site's first few).</summary>
+        internal int StackCountdown = 1;
 
         internal ThreadCache(Thread owner) => Owner = owner;
     }

@@ -2,14 +2,15 @@ using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using TaskLeak.Configuration;
 
 namespace TaskLeak.Tracking;
 
-/// <summary>What the hooks do once they know an operation is suspending: fill its slot. Never throws.</summary>
+/// <summary>What the hooks do once they know an operation is suspending: fill its slot. Never throws, never locks on the fast path.</summary>
 internal static class OperationTracker
 {
-    /// <summary>The kill switch: when false every hook is one predictable branch.</summary>
-    internal static volatile bool Enabled = true;
+    /// <summary>The kill switch: when false every hook is one predictable branch. Starts from the startup configuration.</summary>
+    internal static volatile bool Enabled = RuntimeSettings.Startup.Enabled;
 
     private static int s_internalErrors;
 
@@ -19,6 +20,8 @@ internal static class OperationTracker
     /// <summary>
     /// First suspension. With a <paramref name="proof"/> (the frame, or its token) the slot is tracked at once;
     /// without one it stays pending until <see cref="OperationRegistry.Attach"/> supplies the box.
+    /// Records the causal parent (the operation whose MoveNext runs on this thread), the spawn origin and, when the
+    /// awaited object is the proof of an operation this thread registered just before, that this one awaits it.
     /// Returns slot + 1, or 0 when the operation is not tracked.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -26,22 +29,37 @@ internal static class OperationTracker
     {
         try
         {
-            if (!TrackingPolicy.ShouldTrack())
+            OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+            if (!TrackingPolicy.ShouldTrack(cache))
             {
                 return 0;
             }
 
-            int index = OperationRegistry.Rent(out OperationRegistry.ThreadCache cache);
+            int index = OperationRegistry.Rent(cache);
             ref Slot slot = ref OperationRegistry.At(index);
+            long now = Clock.NowMilliseconds();
             slot.Site = site;
             slot.FirstSite = site;
-            slot.SuspendedAt = Clock.NowMilliseconds();
-            slot.CreationStack = TrackingPolicy.ShouldCaptureStack(site) ? new StackTrace(0, true) : null;
+            slot.SuspendedAt = now;
+            slot.ObservedSince = now;
+            slot.ObservedResumptions = 0;
+            if (TrackingPolicy.ShouldCaptureStack(site, cache))
+            {
+                slot.CreationStack = new StackTrace(0, true);
+            }
+
+            int parent = OperationContext.Current;
+            if (parent > 0 && parent != index + 1)
+            {
+                RecordParent(ref slot, parent);
+            }
+
             OperationOrigin.Current(out slot.Origin, out slot.Scope);
             if (awaited is not null)
             {
-                slot.TargetType = awaited.GetType();
-                LinkAwaited(ref slot, cache, awaited);
+                Type type = awaited.GetType();
+                slot.TargetType = type;
+                LinkAwaited(ref slot, cache, awaited, type);
             }
 
             if (proof is null)
@@ -52,7 +70,7 @@ internal static class OperationTracker
             {
                 slot.Proof.Target = proof;
                 OperationRegistry.Publish(ref slot, OperationRegistry.Tracked);
-                OperationRegistry.RememberRecent(index);
+                OperationRegistry.RememberRecent(index, proof);
             }
 
             Detection.Sweeper.EnsureStarted();
@@ -65,13 +83,14 @@ internal static class OperationTracker
         }
     }
 
-    /// <summary>A later suspension of an operation already tracked: only its current site changes.</summary>
+    /// <summary>A later suspension of an operation already tracked: its current site changes, its resumption count grows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Resuspend(int operation, int site, object? awaited)
     {
         ref Slot slot = ref OperationRegistry.At(operation - 1);
         slot.Site = site;
         slot.Awaits = 0;
+        slot.Resumptions++;
         if (awaited is null)
         {
             slot.TargetType = null;
@@ -85,10 +104,11 @@ internal static class OperationTracker
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ResuspendOnObject(ref Slot slot, object awaited)
     {
-        slot.TargetType = awaited.GetType();
+        Type type = awaited.GetType();
+        slot.TargetType = type;
         if (OperationRegistry.CurrentThreadCache is { } cache)
         {
-            LinkAwaited(ref slot, cache, awaited);
+            LinkAwaited(ref slot, cache, awaited, type);
         }
     }
 
@@ -97,6 +117,8 @@ internal static class OperationTracker
     {
         try
         {
+            // Continuations that SetResult runs inline must not see a released slot as their causal parent.
+            OperationContext.ClearIf(operation);
             OperationRegistry.Release(operation - 1);
         }
         catch (Exception)
@@ -125,22 +147,37 @@ internal static class OperationTracker
         }
     }
 
+    /// <summary>The parent is running on this thread, so its slot is live; its generation makes the link survive slot reuse.</summary>
+    private static void RecordParent(ref Slot slot, int parent)
+    {
+        ref Slot parentSlot = ref OperationRegistry.At(parent - 1);
+        if (OperationRegistry.IsLive(ref parentSlot, out int generation))
+        {
+            slot.Parent = parent;
+            slot.ParentGeneration = generation;
+            slot.ParentSite = parentSlot.Site;
+        }
+    }
+
     /// <summary>
     /// If the awaited object is the proof of an operation this thread registered just before (the usual
     /// <c>await Child()</c>), remember that this operation waits on it: the report then roots the chain at the child.
+    /// Types are compared first, so awaiting a completion source's task reads no handle at all.
     /// </summary>
-    private static void LinkAwaited(ref Slot slot, OperationRegistry.ThreadCache cache, object awaited)
+    private static void LinkAwaited(ref Slot slot, OperationRegistry.ThreadCache cache, object awaited, Type type)
     {
         int[] recent = cache.Recent;
+        Type?[] types = cache.RecentTypes;
         int next = cache.RecentNext;
         for (int i = 0; i < recent.Length; i++)
         {
-            int candidate = recent[(next - i) & (recent.Length - 1)];
-            if (candidate == 0)
+            int at = (next - i) & (recent.Length - 1);
+            if (!ReferenceEquals(types[at], type))
             {
                 continue;
             }
 
+            int candidate = recent[at];
             ref Slot child = ref OperationRegistry.At(candidate - 1);
             if (OperationRegistry.IsTracked(ref child, out int generation) && ReferenceEquals(child.Proof.Target, awaited))
             {

@@ -46,12 +46,21 @@ internal static class SiteRegistry
         }
     }
 
-    /// <summary>Counts suspensions that reached a site's stack sampler; racy on purpose (sampling tolerates lost counts).</summary>
-    internal static int NextCaptureOrdinal(int site)
+    /// <summary>One of a site's first <paramref name="perSite"/> stacks; racy on purpose (sampling tolerates lost counts).</summary>
+    internal static bool TakeInitialCapture(int site, int perSite)
     {
         int[] captures = Volatile.Read(ref s_captures);
-        return (uint)site < (uint)captures.Length ? captures[site]++ : int.MaxValue;
+        if ((uint)site < (uint)captures.Length && captures[site] < perSite)
+        {
+            captures[site]++;
+            return true;
+        }
+
+        return false;
     }
+
+    /// <summary>One more than the largest site id handed out so far.</summary>
+    internal static int IdLimit => Volatile.Read(ref s_nextId);
 
     internal static SiteInfo Get(int id)
     {

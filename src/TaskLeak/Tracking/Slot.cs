@@ -30,6 +30,24 @@ internal struct Slot
     /// <summary>Generation of <see cref="Awaits"/> when the link was made.</summary>
     public int AwaitsGeneration;
 
+    /// <summary>Slot + 1 of the tracked operation whose MoveNext was running when this one first suspended (its causal parent), or 0.</summary>
+    public int Parent;
+
+    /// <summary>Generation of <see cref="Parent"/> when it was recorded.</summary>
+    public int ParentGeneration;
+
+    /// <summary>The await site <see cref="Parent"/> had resumed from when it started this operation.</summary>
+    public int ParentSite;
+
+    /// <summary>Later suspensions so far; written by the owner only. The stalled tier compares it across checks.</summary>
+    public int Resumptions;
+
+    /// <summary>The value of <see cref="Resumptions"/> the last stall check saw (written by the owner at the first suspension, then by stall checks).</summary>
+    public int ObservedResumptions;
+
+    /// <summary>Since when (<see cref="Clock.NowMilliseconds"/>) the operation is known to sit at its current await.</summary>
+    public long ObservedSince;
+
     /// <summary>Milliseconds timestamp of the first suspension (<see cref="Clock.NowMilliseconds"/>).</summary>
     public long SuspendedAt;
 
@@ -45,6 +63,10 @@ internal struct Slot
         TargetType = null;
         Awaits = 0;
         AwaitsGeneration = 0;
+        Parent = 0;
+        ParentGeneration = 0;
+        ParentSite = 0;
+        Resumptions = 0;
         Origin = 0;
         Scope = 0;
     }
@@ -63,9 +85,32 @@ internal readonly struct ProvenOperation
         Scope = source.Scope;
         Awaits = source.Awaits;
         AwaitsGeneration = source.AwaitsGeneration;
+        Parent = source.Parent;
+        ParentGeneration = source.ParentGeneration;
+        ParentSite = source.ParentSite;
         SuspendedAt = source.SuspendedAt;
         CreationStack = source.CreationStack;
         TargetType = source.TargetType;
+    }
+
+    /// <summary>For tests and the ledger's own bookkeeping: an operation described field by field.</summary>
+    internal ProvenOperation(int slot, int generation, int site, int awaits, int awaitsGeneration, int parent, int parentGeneration,
+        int parentSite, Type? targetType, int origin = 0)
+    {
+        Slot = slot;
+        Generation = generation;
+        Site = site;
+        FirstSite = site;
+        Awaits = awaits;
+        AwaitsGeneration = awaitsGeneration;
+        Parent = parent;
+        ParentGeneration = parentGeneration;
+        ParentSite = parentSite;
+        TargetType = targetType;
+        Origin = origin;
+        Scope = 0;
+        SuspendedAt = 0;
+        CreationStack = null;
     }
 
     public int Slot { get; }
@@ -76,12 +121,21 @@ internal readonly struct ProvenOperation
     public int Scope { get; }
     public int Awaits { get; }
     public int AwaitsGeneration { get; }
+    public int Parent { get; }
+    public int ParentGeneration { get; }
+    public int ParentSite { get; }
     public long SuspendedAt { get; }
     public object? CreationStack { get; }
     public Type? TargetType { get; }
 
     /// <summary>Identity of this operation that survives slot reuse.</summary>
     public long Key => OperationKey(Slot, Generation);
+
+    /// <summary>The key of the operation this one awaits, or -1.</summary>
+    public long AwaitsKey => Awaits == 0 ? -1 : OperationKey(Awaits - 1, AwaitsGeneration);
+
+    /// <summary>The key of this operation's causal parent, or -1.</summary>
+    public long ParentKey => Parent == 0 ? -1 : OperationKey(Parent - 1, ParentGeneration);
 
     public static long OperationKey(int slot, int generation) => ((long)slot << 32) | (uint)generation;
 }

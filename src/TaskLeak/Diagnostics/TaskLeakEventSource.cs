@@ -1,0 +1,58 @@
+using System.Diagnostics.Tracing;
+using TaskLeak.Detection;
+using TaskLeak.Tracking;
+
+namespace TaskLeak.Diagnostics;
+
+/// <summary>
+/// The <c>TaskLeak</c> EventSource: one event per proven leak group, stalled site and growing site (ids as the log
+/// events), and, on .NET, the counters <c>pending</c> and <c>leaked-total</c> for dotnet-counters.
+/// </summary>
+[EventSource(Name = SourceName)]
+internal sealed class TaskLeakEventSource : EventSource
+{
+    internal const string SourceName = "TaskLeak";
+
+    internal static readonly TaskLeakEventSource Log = new();
+
+#if NET
+    private PollingCounter? _pending;
+    private PollingCounter? _leakedTotal;
+#endif
+
+    private TaskLeakEventSource()
+    {
+    }
+
+    [Event(1, Level = EventLevel.Warning, Message = "Leaked: {0} at {1} waiting on {2} ({3} operation(s)); chain {5}")]
+    public void TaskLeaked(string Method, string AwaitSite, string WaitTarget, int Count, long AgeMs, string Chain) =>
+        WriteEvent(1, Method, AwaitSite, WaitTarget, Count, AgeMs, Chain);
+
+    [Event(2, Level = EventLevel.Warning, Message = "Stalled (suspected, still reachable): {3} operation(s) of {0} at {1} waiting on {2}, oldest {4} ms")]
+    public void OperationStalled(string Method, string AwaitSite, string WaitTarget, int Count, long OldestAgeMs) =>
+        WriteEvent(2, Method, AwaitSite, WaitTarget, Count, OldestAgeMs);
+
+    [Event(3, Level = EventLevel.Informational, Message = "Growing site (suspected): {0} at {1} waiting on {2}: {3} live, +{4} over {5} sweeps")]
+    public void GrowingSite(string Method, string AwaitSite, string WaitTarget, int Count, int Increase, int Sweeps) =>
+        WriteEvent(3, Method, AwaitSite, WaitTarget, Count, Increase, Sweeps);
+
+#if NET
+    protected override void OnEventCommand(EventCommandEventArgs command)
+    {
+        if (command.Command != EventCommand.Enable)
+        {
+            return;
+        }
+
+        // Created on demand: counters cost nothing until a tool (dotnet-counters, an EventListener) asks for them.
+        _pending ??= new PollingCounter("pending", this, static () => OperationRegistry.CountTracked())
+        {
+            DisplayName = "Suspended async operations tracked",
+        };
+        _leakedTotal ??= new PollingCounter("leaked-total", this, static () => LeakLedger.TotalProven)
+        {
+            DisplayName = "Leaked async operations proven (since start or Reset)",
+        };
+    }
+#endif
+}
