@@ -18,6 +18,9 @@ internal static class Sweeper
     // A sweep is O(slots); never let the background sweeper take more than ~1/MinIntervalFactor of a core.
     private const int MinIntervalFactor = 20;
 
+    // Publishing is serialised with sweeping so that DetectNow returns only after every sink has seen what any sweep
+    // (background or its own) proved before it; the sweep lock alone guards the registry pass and the tiers' state.
+    private static readonly object s_publishLock = new();
     private static readonly object s_sweepLock = new();
     private static readonly AutoResetEvent s_wake = new(false);
     private static int s_started;
@@ -48,25 +51,28 @@ internal static class Sweeper
     /// <summary>Sweeps now, on the calling thread, and dispatches what it found to the sinks.</summary>
     internal static void SweepNow()
     {
-        SweepResult result;
-        lock (s_sweepLock)
+        lock (s_publishLock)
         {
-            result = SweepLocked();
-        }
+            SweepResult result;
+            lock (s_sweepLock)
+            {
+                result = SweepLocked();
+            }
 
-        if (result.Leaks.Count > 0)
-        {
-            LeakSinks.Publish(result.Leaks);
-        }
+            if (result.Leaks.Count > 0)
+            {
+                LeakSinks.Publish(result.Leaks);
+            }
 
-        if (result.Stalled.Count > 0)
-        {
-            LeakSinks.PublishStalled(result.Stalled);
-        }
+            if (result.Stalled.Count > 0)
+            {
+                LeakSinks.PublishStalled(result.Stalled);
+            }
 
-        if (result.Growing.Count > 0)
-        {
-            LeakSinks.PublishGrowing(result.Growing);
+            if (result.Growing.Count > 0)
+            {
+                LeakSinks.PublishGrowing(result.Growing);
+            }
         }
     }
 

@@ -1,0 +1,57 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using TaskLeak.CompilerServices;
+
+namespace TaskLeak.Tests;
+
+/// <summary>Site tables registered the way a woven module registers its own, and helpers that play woven code's part.</summary>
+internal static class TestSites
+{
+    /// <summary>Registers <paramref name="count"/> await sites <c>Tests.{prefix}{i}.Run</c> at <c>{prefix}.cs:{i+1}</c>; returns the first id.</summary>
+    internal static int Register(string prefix, int count, string target = "TaskCompletionSource<int>.Task")
+    {
+        var table = new StringBuilder();
+        for (int i = 0; i < count; i++)
+        {
+            if (i > 0)
+            {
+                table.Append('\n');
+            }
+
+            table.Append("A\u001FTests.").Append(prefix).Append(i.ToString(CultureInfo.InvariantCulture)).Append(".Run\u001F/src/")
+                .Append(prefix).Append(".cs\u001F").Append((i + 1).ToString(CultureInfo.InvariantCulture))
+                .Append("\u001FIL_0010\u001F").Append(target).Append("\u001F\u001Fasync Task");
+        }
+
+        return TaskLeakHooks.RegisterSites(table.ToString(), count);
+    }
+
+    internal static string Method(string prefix, int row) => "Tests." + prefix + row.ToString(CultureInfo.InvariantCulture) + ".Run";
+
+    internal static string Location(string prefix, int row) => prefix + ".cs:" + (row + 1).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A frame-strategy operation whose frame nobody references once this returns: a dropped completion source.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int DropFrame(int site, object? awaited = null)
+    {
+        int operation = 0;
+        TaskLeakHooks.SuspendFrame(ref operation, site, awaited, new object());
+        return operation;
+    }
+
+    /// <summary>A box-strategy operation (Suspend, then Attach of the box), whose box is returned for the caller to keep or drop.</summary>
+    internal static object SuspendBox(int site, object? awaited, out int operation)
+    {
+        var box = new object();
+        operation = 0;
+        int first = TaskLeakHooks.Suspend(ref operation, site, awaited);
+        TaskLeakHooks.Attach(first, box);
+        return box;
+    }
+}
+
+/// <summary>An awaited object that is nobody's proof (a completion source's task, say).</summary>
+internal sealed class FakeSourceTask
+{
+}

@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NUnit.Framework;
+using TaskLeak.CompilerServices;
+
+namespace TaskLeak.Tests;
+
+/// <summary>Proven, stalled and growing are separate tiers: a reachable operation is never reported as proven.</summary>
+[NonParallelizable]
+public class TierTests
+{
+    private static readonly int s_sites = TestSites.Register("Tier", 4);
+    private TaskLeakOptions _saved = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _saved = TaskLeakDetector.Options;
+        TaskLeakDetector.DetectNow();
+        TaskLeakDetector.Reset();
+    }
+
+    [TearDown]
+    public void TearDown() => TaskLeakDetector.Configure(o =>
+    {
+        o.StalledThreshold = _saved.StalledThreshold;
+        o.GrowingSiteSweeps = _saved.GrowingSiteSweeps;
+        o.GrowingSiteMinimumIncrease = _saved.GrowingSiteMinimumIncrease;
+    });
+
+    [Test]
+    public void A_reachable_stuck_operation_is_stalled_and_never_proven()
+    {
+        var held = new HeldOperations(s_sites, 3);
+        try
+        {
+            TaskLeakReport report = TaskLeakDetector.DetectNow();
+            IReadOnlyList<StalledOperationGroup> stalled = TaskLeakDetector.GetStalled(TimeSpan.Zero);
+
+            Assert.That(report.IsEmpty, "reachable: nothing is proven");
+            StalledOperationGroup group = stalled.Single(g => g.Method == TestSites.Method("Tier", 0));
+            Assert.That(group.Count, Is.EqualTo(3));
+            Assert.That(group.AwaitSite, Is.EqualTo("Tier.cs:1"));
+            Assert.That(group.ToString(), Does.EndWith("[suspected \u2014 still reachable]"));
+            Assert.That(TaskLeakDetector.GetStalled(TimeSpan.FromHours(1)), Is.Empty, "none has waited an hour");
+        }
+        finally
+        {
+            held.Complete();
+        }
+
+        Assert.That(TaskLeakDetector.GetStalled(TimeSpan.Zero).Where(g => g.Method == TestSites.Method("Tier", 0)), Is.Empty);
+        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
+    }
+
+    [Test]
+    public void A_resumed_operation_is_timed_from_the_first_check_that_saw_it_resume()
+    {
+        var frame = new object();
+        int operation = 0;
+        TaskLeakHooks.SuspendFrame(ref operation, s_sites, null, frame);
+        System.Threading.Thread.Sleep(30);
+        Assert.That(TaskLeakDetector.GetStalled(TimeSpan.FromMilliseconds(20)).Select(g => g.Method), Does.Contain(TestSites.Method("Tier", 0)));
+
+        TaskLeakHooks.SuspendFrame(ref operation, s_sites + 1, null, frame);
+
+        Assert.That(TaskLeakDetector.GetStalled(TimeSpan.FromMilliseconds(20)), Is.Empty, "its age at the new await is not overstated");
+        TaskLeakHooks.Complete(ref operation);
+        GC.KeepAlive(frame);
+    }
+
+    [Test]
+    public void A_collected_frame_is_proven_and_leaves_the_stalled_tier()
+    {
+        TestSites.DropFrame(s_sites + 2);
+        TaskLeakReport report = TaskLeakDetector.DetectNow();
+
+        Assert.That(report.Leaks.Single().Method, Is.EqualTo(TestSites.Method("Tier", 2)));
+        Assert.That(TaskLeakDetector.GetStalled(TimeSpan.Zero).Where(g => g.Method == TestSites.Method("Tier", 2)), Is.Empty);
+    }
+
+    [Test]
+    public void A_site_whose_live_count_keeps_rising_is_a_growing_site()
+    {
+        TaskLeakDetector.Configure(o =>
+        {
+            o.GrowingSiteSweeps = 3;
+            o.GrowingSiteMinimumIncrease = 10;
+        });
+        var held = new List<HeldOperations>();
+        try
+        {
+            for (int sweep = 0; sweep < 2; sweep++)
+            {
+                held.Add(new HeldOperations(s_sites + 3, 5));
+                TaskLeakDetector.DetectNow();
+                Assert.That(TaskLeakDetector.GetGrowingSites().Where(g => g.Method == TestSites.Method("Tier", 3)), Is.Empty, "too few rising sweeps");
+            }
+
+            TaskLeakDetector.DetectNow();
+            Assert.That(TaskLeakDetector.GetGrowingSites().Where(g => g.Method == TestSites.Method("Tier", 3)), Is.Empty, "an equal count does not rise");
+            held.Add(new HeldOperations(s_sites + 3, 5));
+            TaskLeakDetector.DetectNow();
+
+            GrowingSite site = TaskLeakDetector.GetGrowingSites().Single(g => g.Method == TestSites.Method("Tier", 3));
+            Assert.That(site.Count, Is.EqualTo(15));
+            Assert.That(site.Sweeps, Is.EqualTo(3));
+            Assert.That(site.Increase, Is.EqualTo(15));
+            Assert.That(TaskLeakDetector.DetectNow().IsEmpty, "growing is suspected, never proven");
+
+            held[0].Complete();
+            TaskLeakDetector.DetectNow();
+            Assert.That(TaskLeakDetector.GetGrowingSites().Where(g => g.Method == TestSites.Method("Tier", 3)), Is.Empty, "a fall ends the streak");
+        }
+        finally
+        {
+            foreach (HeldOperations h in held)
+            {
+                h.Complete();
+            }
+        }
+    }
+}
+
+/// <summary>Frame-strategy operations kept reachable (a completion source kept in a static, say) until completed.</summary>
+internal sealed class HeldOperations
+{
+    private readonly object[] _frames;
+    private readonly int[] _operations;
+
+    internal HeldOperations(int site, int count)
+    {
+        _frames = new object[count];
+        _operations = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            _frames[i] = new object();
+            TaskLeakHooks.SuspendFrame(ref _operations[i], site, new FakeSourceTask(), _frames[i]);
+        }
+    }
+
+    internal void Complete()
+    {
+        for (int i = 0; i < _operations.Length; i++)
+        {
+            TaskLeakHooks.Complete(ref _operations[i]);
+        }
+    }
+}
