@@ -59,7 +59,7 @@ internal static class OperationTracker
             {
                 Type type = awaited.GetType();
                 slot.TargetType = type;
-                LinkAwaited(ref slot, cache, awaited, type);
+                LinkAwaited(ref slot, cache, awaited, type, index + 1);
             }
 
             if (proof is null)
@@ -97,18 +97,18 @@ internal static class OperationTracker
         }
         else
         {
-            ResuspendOnObject(ref slot, awaited);
+            ResuspendOnObject(ref slot, awaited, operation);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ResuspendOnObject(ref Slot slot, object awaited)
+    private static void ResuspendOnObject(ref Slot slot, object awaited, int operation)
     {
         Type type = awaited.GetType();
         slot.TargetType = type;
         if (OperationRegistry.CurrentThreadCache is { } cache)
         {
-            LinkAwaited(ref slot, cache, awaited, type);
+            LinkAwaited(ref slot, cache, awaited, type, operation);
         }
     }
 
@@ -164,7 +164,7 @@ internal static class OperationTracker
     /// <c>await Child()</c>), remember that this operation waits on it: the report then roots the chain at the child.
     /// Types are compared first, so awaiting a completion source's task reads no handle at all.
     /// </summary>
-    private static void LinkAwaited(ref Slot slot, OperationRegistry.ThreadCache cache, object awaited, Type type)
+    private static void LinkAwaited(ref Slot slot, OperationRegistry.ThreadCache cache, object awaited, Type type, int self)
     {
         int[] recent = cache.Recent;
         Type?[] types = cache.RecentTypes;
@@ -178,6 +178,11 @@ internal static class OperationTracker
             }
 
             int candidate = recent[at];
+            if (candidate == self)
+            {
+                continue;
+            }
+
             ref Slot child = ref OperationRegistry.At(candidate - 1);
             if (OperationRegistry.IsTracked(ref child, out int generation) && ReferenceEquals(child.Proof.Target, awaited))
             {

@@ -1,0 +1,251 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using NUnit.Framework;
+using TaskLeak.CompilerServices;
+using TaskLeak.Configuration;
+using TaskLeak.Tracking;
+
+namespace TaskLeak.Tests;
+
+/// <summary>Startup settings: environment over AppContext over defaults; code over both; the kill switch; sampling.</summary>
+[NonParallelizable]
+public class ConfigurationTests
+{
+    private static readonly int s_site = TestSites.Register("Config", 2);
+    private TaskLeakOptions _saved = null!;
+
+    [SetUp]
+    public void SetUp() => _saved = TaskLeakDetector.Options;
+
+    [TearDown]
+    public void TearDown() => TaskLeakDetector.Configure(o =>
+    {
+        o.Enabled = _saved.Enabled;
+        o.SampleRate = _saved.SampleRate;
+        o.CreationStacks = _saved.CreationStacks;
+        o.CreationStacksPerSite = _saved.CreationStacksPerSite;
+        o.CreationStackSampleRate = _saved.CreationStackSampleRate;
+    });
+
+    [Test]
+    public void With_no_source_set_the_defaults_apply()
+    {
+        TaskLeakOptions options = Read(new(), new(), new());
+
+        Assert.That(options.Enabled, Is.True);
+        Assert.That(options.SampleRate, Is.EqualTo(1));
+        Assert.That(options.CreationStacks, Is.EqualTo(CreationStackMode.Sampled));
+        Assert.That(options.CreationStacksPerSite, Is.EqualTo(8));
+        Assert.That(options.CreationStackSampleRate, Is.EqualTo(4096));
+        Assert.That(options.StalledThreshold, Is.Null);
+        Assert.That(options.GrowingSiteSweeps, Is.EqualTo(5));
+        Assert.That(options.GrowingSiteMinimumIncrease, Is.EqualTo(100));
+        Assert.That(options.ReportOnProcessExit, Is.False);
+    }
+
+    [Test]
+    public void AppContext_values_apply_as_runtimeconfig_delivers_them()
+    {
+        // runtimeconfig.json configProperties reach AppContext.GetData as strings.
+        var data = new Dictionary<string, object?>
+        {
+            ["TaskLeak.Enabled"] = "false",
+            ["TaskLeak.SampleRate"] = "64",
+            ["TaskLeak.CreationStacks"] = "All",
+            ["TaskLeak.CreationStacksPerSite"] = "2",
+            ["TaskLeak.CreationStackSampleRate"] = "16",
+            ["TaskLeak.StalledThresholdMs"] = "30000",
+            ["TaskLeak.GrowingSiteSweeps"] = "0",
+            ["TaskLeak.GrowingSiteMinimumIncrease"] = "7",
+            ["TaskLeak.ReportOnProcessExit"] = "true",
+        };
+
+        TaskLeakOptions options = Read(new(), data, new());
+
+        Assert.That(options.Enabled, Is.False);
+        Assert.That(options.SampleRate, Is.EqualTo(64));
+        Assert.That(options.CreationStacks, Is.EqualTo(CreationStackMode.All));
+        Assert.That(options.CreationStacksPerSite, Is.EqualTo(2));
+        Assert.That(options.CreationStackSampleRate, Is.EqualTo(16));
+        Assert.That(options.StalledThreshold, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(options.GrowingSiteSweeps, Is.Zero);
+        Assert.That(options.GrowingSiteMinimumIncrease, Is.EqualTo(7));
+        Assert.That(options.ReportOnProcessExit, Is.True);
+    }
+
+    [Test]
+    public void Environment_variables_override_AppContext()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["TASKLEAK_ENABLED"] = "1",
+            ["TASKLEAK_SAMPLE_RATE"] = "8",
+            ["TASKLEAK_CREATION_STACKS"] = "none",
+            ["TASKLEAK_REPORT_ON_EXIT"] = "off",
+        };
+        var data = new Dictionary<string, object?> { ["TaskLeak.SampleRate"] = "64", ["TaskLeak.CreationStacks"] = "All", ["TaskLeak.ReportOnProcessExit"] = "true" };
+        var switches = new Dictionary<string, bool> { ["TaskLeak.Enabled"] = false };
+
+        TaskLeakOptions options = Read(env, data, switches);
+
+        Assert.That(options.Enabled, Is.True);
+        Assert.That(options.SampleRate, Is.EqualTo(8));
+        Assert.That(options.CreationStacks, Is.EqualTo(CreationStackMode.None));
+        Assert.That(options.ReportOnProcessExit, Is.False);
+    }
+
+    [Test]
+    public void An_invalid_value_is_ignored_with_a_message_and_the_next_source_applies()
+    {
+        var env = new Dictionary<string, string?> { ["TASKLEAK_SAMPLE_RATE"] = "often", ["TASKLEAK_ENABLED"] = "maybe" };
+        var data = new Dictionary<string, object?> { ["TaskLeak.SampleRate"] = "32", ["TaskLeak.CreationStacks"] = "Some" };
+
+        TaskLeakOptions options = Read(env, data, new());
+
+        Assert.That(options.SampleRate, Is.EqualTo(32));
+        Assert.That(options.Enabled, Is.True);
+        Assert.That(options.CreationStacks, Is.EqualTo(CreationStackMode.Sampled));
+        Assert.That(TaskLeakDetector.ConfigurationErrors, Has.Some.EqualTo("TASKLEAK_SAMPLE_RATE=often is not a whole number >= 1; ignored."));
+        Assert.That(TaskLeakDetector.ConfigurationErrors, Has.Some.StartsWith("TASKLEAK_ENABLED=maybe is not a boolean"));
+        Assert.That(TaskLeakDetector.ConfigurationErrors, Has.Some.EqualTo("TaskLeak.CreationStacks=Some is not None, Sampled or All; ignored."));
+    }
+
+    [Test]
+    public void The_process_reader_sees_AppContext_switches_and_data_set_in_process()
+    {
+        Assume.That(Environment.GetEnvironmentVariable("TASKLEAK_SAMPLE_RATE"), Is.Null);
+        Assume.That(Environment.GetEnvironmentVariable("TASKLEAK_REPORT_ON_EXIT"), Is.Null);
+        AppContext.SetSwitch("TaskLeak.ReportOnProcessExit", true);
+        AppContext.SetData("TaskLeak.SampleRate", "16");
+        try
+        {
+            TaskLeakOptions options = TaskLeakConfiguration.ReadFromProcess();
+
+            Assert.That(options.ReportOnProcessExit, Is.True);
+            Assert.That(options.SampleRate, Is.EqualTo(16));
+        }
+        finally
+        {
+            AppContext.SetSwitch("TaskLeak.ReportOnProcessExit", false);
+            AppContext.SetData("TaskLeak.SampleRate", null);
+        }
+    }
+
+    [Test]
+    public void Code_wins_for_what_it_sets_and_keeps_the_rest()
+    {
+        TaskLeakOptions before = TaskLeakDetector.Options;
+        TaskLeakDetector.Configure(o => o.SampleRate = 3);
+
+        TaskLeakOptions after = TaskLeakDetector.Options;
+        Assert.That(after.SampleRate, Is.EqualTo(3));
+        Assert.That(after.CreationStacks, Is.EqualTo(before.CreationStacks));
+        Assert.That(after.Enabled, Is.EqualTo(before.Enabled));
+        Assert.That(TrackingPolicy.SampleRate, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void The_kill_switch_turns_every_hook_off_and_lets_tracked_operations_finish()
+    {
+        var frame = new object();
+        int tracked = 0;
+        TaskLeakHooks.SuspendFrame(ref tracked, s_site, null, frame);
+        int pending = TaskLeakDetector.PendingCount;
+        TaskLeakDetector.Configure(o => o.Enabled = false);
+        try
+        {
+            int operation = 0;
+            Assert.That(TaskLeakHooks.Suspend(ref operation, s_site, null), Is.Zero);
+            TaskLeakHooks.SuspendFrame(ref operation, s_site, null, new object());
+            object? token = null;
+            TaskLeakHooks.SuspendWithToken(ref operation, ref token, s_site, null);
+            Assert.That(operation, Is.Zero);
+            Assert.That(token, Is.Null, "no token is even allocated");
+            TaskLeakHooks.ExitSpawn(TaskLeakHooks.EnterSpawn(s_site));
+            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(pending));
+
+            TaskLeakHooks.Complete(ref tracked);
+            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(pending - 1));
+        }
+        finally
+        {
+            TaskLeakDetector.Configure(o => o.Enabled = true);
+            GC.KeepAlive(frame);
+        }
+    }
+
+    [Test]
+    public void Production_sampling_tracks_one_first_suspension_in_N_per_thread()
+    {
+        TaskLeakDetector.Configure(o => o.SampleRate = 4);
+        int tracked = 0;
+        var frames = new object[400];
+        var thread = new Thread(() =>
+        {
+            for (int i = 0; i < frames.Length; i++)
+            {
+                frames[i] = new object();
+                int operation = 0;
+                TaskLeakHooks.SuspendFrame(ref operation, s_site + 1, null, frames[i]);
+                if (operation != 0)
+                {
+                    tracked++;
+                    TaskLeakHooks.Complete(ref operation);
+                }
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.That(tracked, Is.EqualTo(100));
+    }
+
+    [Test]
+    public void Sampled_stacks_take_each_sites_first_few_then_one_in_N()
+    {
+        int site = TestSites.Register("Stacks", 1);
+        TaskLeakDetector.Configure(o =>
+        {
+            o.CreationStacks = CreationStackMode.Sampled;
+            o.CreationStacksPerSite = 2;
+            o.CreationStackSampleRate = 3;
+        });
+        var captured = new List<bool>();
+        var thread = new Thread(() =>
+        {
+            for (int i = 0; i < 11; i++)
+            {
+                var frame = new object();
+                int operation = 0;
+                TaskLeakHooks.SuspendFrame(ref operation, site, null, frame);
+                captured.Add(OperationRegistry.At(operation - 1).CreationStack is not null);
+                TaskLeakHooks.Complete(ref operation);
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.That(captured, Is.EqualTo(new[] { true, true, true, false, false, true, false, false, true, false, false }));
+    }
+
+    [Test]
+    public void No_stacks_mode_captures_none()
+    {
+        TaskLeakDetector.Configure(o => o.CreationStacks = CreationStackMode.None);
+        var frame = new object();
+        int operation = 0;
+        TaskLeakHooks.SuspendFrame(ref operation, TestSites.Register("NoStacks", 1), null, frame);
+
+        Assert.That(OperationRegistry.At(operation - 1).CreationStack, Is.Null);
+        TaskLeakHooks.Complete(ref operation);
+        GC.KeepAlive(frame);
+    }
+
+    private static TaskLeakOptions Read(Dictionary<string, string?> env, Dictionary<string, object?> data, Dictionary<string, bool> switches) =>
+        TaskLeakConfiguration.Read(
+            name => env.TryGetValue(name, out string? value) ? value : null,
+            name => data.TryGetValue(name, out object? value) ? value : null,
+            name => switches.TryGetValue(name, out bool value) ? value : null);
+}

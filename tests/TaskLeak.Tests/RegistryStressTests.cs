@@ -1,0 +1,184 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using NUnit.Framework;
+using TaskLeak.CompilerServices;
+using TaskLeak.Detection;
+using TaskLeak.Tracking;
+
+namespace TaskLeak.Tests;
+
+/// <summary>
+/// The registry under contention: 8 threads × 1M register/release while another thread sweeps in a loop. An exact
+/// number of dropped frames is planted, each at its own site: each must be reported exactly once, nothing else ever.
+/// </summary>
+[NonParallelizable]
+public class RegistryStressTests
+{
+    private const int Threads = 8;
+    private const int OperationsPerThread = 1_000_000;
+    private const int PlantedPerThread = 100;
+    private const int HeldPerThread = 16;
+
+    [Test]
+    public void Eight_threads_of_a_million_operations_with_concurrent_sweeps_report_exactly_the_planted_leaks()
+    {
+        int live = TestSites.Register("StressLive", 2);
+        int held = TestSites.Register("StressHeld", 1);
+        int planted = TestSites.Register("StressPlanted", Threads * PlantedPerThread);
+        TaskLeakDetector.DetectNow();
+        TaskLeakDetector.Reset();
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        int capacityBefore = OperationRegistry.Capacity;
+        int errorsBefore = TaskLeakDetector.InternalErrors;
+
+        var reported = new Dictionary<int, int>();
+        var foreign = new List<string>();
+        var plantedMethods = new HashSet<string>(Enumerable.Range(0, Threads * PlantedPerThread).Select(i => TestSites.Method("StressPlanted", i)));
+        EventHandler<TaskLeakDetectedEventArgs> handler = (_, e) =>
+        {
+            lock (reported)
+            {
+                foreach (TaskLeakGroup group in e.Leaks)
+                {
+                    if (!plantedMethods.Contains(group.Method))
+                    {
+                        foreign.Add(group.ToString());
+                        continue;
+                    }
+
+                    int row = int.Parse(group.Method.Substring("Tests.StressPlanted".Length, group.Method.Length - "Tests.StressPlanted".Length - ".Run".Length),
+                        System.Globalization.CultureInfo.InvariantCulture);
+                    reported[row] = (reported.TryGetValue(row, out int n) ? n : 0) + group.Count;
+                }
+            }
+        };
+
+        TaskLeakDetector.LeakDetected += handler;
+        int sweeps = 0;
+        try
+        {
+            using var done = new CountdownEvent(Threads);
+            var heldFrames = new object[Threads][];
+            var heldOperations = new int[Threads][];
+            var workers = new Thread[Threads];
+            for (int t = 0; t < Threads; t++)
+            {
+                int thread = t;
+                workers[t] = new Thread(() =>
+                {
+                    heldFrames[thread] = new object[HeldPerThread];
+                    heldOperations[thread] = new int[HeldPerThread];
+                    for (int h = 0; h < HeldPerThread; h++)
+                    {
+                        heldFrames[thread][h] = new object();
+                        TaskLeakHooks.SuspendFrame(ref heldOperations[thread][h], held, new FakeSourceTask(), heldFrames[thread][h]);
+                    }
+
+                    Work(thread, live, planted);
+                    done.Signal();
+                });
+            }
+
+            var sweeper = new Thread(() =>
+            {
+                while (!done.IsSet)
+                {
+                    Sweeper.SweepNow();
+                    sweeps++;
+                    if (sweeps % 16 == 0)
+                    {
+                        GC.Collect(0);
+                    }
+                }
+            });
+
+            foreach (Thread worker in workers)
+            {
+                worker.Start();
+            }
+
+            sweeper.Start();
+            foreach (Thread worker in workers)
+            {
+                worker.Join();
+            }
+
+            sweeper.Join();
+            TaskLeakReport report = TaskLeakDetector.DetectNow();
+
+            Assert.That(TaskLeakDetector.InternalErrors, Is.EqualTo(errorsBefore));
+            Assert.That(sweeps, Is.GreaterThan(1), "sweeps ran concurrently with the workers");
+            lock (reported)
+            {
+                Assert.That(foreign, Is.Empty, "no live or held operation is ever reported");
+                Assert.That(reported.Count, Is.EqualTo(Threads * PlantedPerThread), "no planted leak is lost");
+                Assert.That(reported.Values.Distinct(), Is.EqualTo(new[] { 1 }), "each planted leak is reported exactly once");
+            }
+
+            Assert.That(report.TotalCount, Is.EqualTo(Threads * PlantedPerThread));
+            Assert.That(report.Leaks.All(g => g.Count == 1 && plantedMethods.Contains(g.Method)));
+            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(Threads * HeldPerThread), "held operations stay tracked");
+
+            for (int t = 0; t < Threads; t++)
+            {
+                for (int h = 0; h < HeldPerThread; h++)
+                {
+                    TaskLeakHooks.Complete(ref heldOperations[t][h]);
+                }
+            }
+
+            GC.KeepAlive(heldFrames);
+            Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+            Assert.That(OperationRegistry.Capacity - capacityBefore, Is.LessThan(16_384), "slots recycle under contention");
+        }
+        finally
+        {
+            TaskLeakDetector.LeakDetected -= handler;
+        }
+
+        TaskLeakDetector.Reset();
+        long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.That(heapAfter - heapBefore, Is.LessThan(8L << 20), "memory back to baseline");
+    }
+
+    private static void Work(int thread, int live, int planted)
+    {
+        int plantEvery = OperationsPerThread / PlantedPerThread;
+        for (int i = 0; i < OperationsPerThread; i++)
+        {
+            if (i % plantEvery == plantEvery / 2)
+            {
+                TestSites.DropFrame(planted + (thread * PlantedPerThread) + (i / plantEvery));
+                continue;
+            }
+
+            var proof = new object();
+            int operation = 0;
+            switch (i & 3)
+            {
+                case 0:
+                    // Box strategy, completion racing ahead of Attach (the continuation ran on another thread first).
+                    int early = TaskLeakHooks.Suspend(ref operation, live, null);
+                    TaskLeakHooks.Complete(ref operation);
+                    TaskLeakHooks.Attach(early, proof);
+                    break;
+                case 1:
+                    int first = TaskLeakHooks.Suspend(ref operation, live, null);
+                    TaskLeakHooks.Attach(first, proof);
+                    TaskLeakHooks.Suspend(ref operation, live + 1, proof);
+                    TaskLeakHooks.Complete(ref operation);
+                    break;
+                default:
+                    TaskLeakHooks.SuspendFrame(ref operation, live, null, proof);
+                    TaskLeakHooks.SuspendFrame(ref operation, live + 1, null, proof);
+                    TaskLeakHooks.Complete(ref operation);
+                    break;
+            }
+
+            GC.KeepAlive(proof);
+        }
+    }
+}
