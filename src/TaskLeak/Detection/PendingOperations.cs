@@ -11,7 +11,7 @@ internal static class PendingOperations
     {
         long now = Clock.NowMilliseconds();
         var bySite = new Dictionary<int, (int Count, long Oldest)>();
-        OperationRegistry.VisitLive((int _, ref Slot slot) =>
+        OperationRegistry.VisitLive((int _, int _, ref Slot slot) =>
         {
             if (scope != 0 && slot.Scope != scope)
             {

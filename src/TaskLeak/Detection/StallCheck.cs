@@ -8,7 +8,7 @@ namespace TaskLeak.Detection;
 /// One pass of the stalled tier over live operations (the caller holds the sweep lock: checks never overlap).
 /// An operation's time at its current await is known exactly until it first resumes (it starts at the first
 /// suspension); after a resumption it is counted from the first check that saw the new resumption count, so ages are
-/// never overstated. Every operation seen here is reachable: this tier only ever says "suspected".
+/// never overstated. Observations are tagged with the slot's generation, so the hooks never write them. Every operation seen here is reachable: this tier only ever says "suspected".
 /// </summary>
 internal sealed class StallCheck
 {
@@ -22,20 +22,26 @@ internal sealed class StallCheck
         _thresholdMs = Math.Max(0, (long)threshold.TotalMilliseconds);
     }
 
-    internal void Observe(ref Slot slot)
+    internal void Observe(ref Slot slot, int generation)
     {
         int resumptions = slot.Resumptions;
-        if (resumptions != slot.ObservedResumptions)
+        long since;
+        if (resumptions == 0)
         {
+            since = slot.SuspendedAt;
+        }
+        else if (slot.ObservedGeneration != generation || slot.ObservedResumptions != resumptions)
+        {
+            slot.ObservedGeneration = generation;
             slot.ObservedResumptions = resumptions;
-            slot.ObservedSince = _now;
-            if (_thresholdMs > 0)
-            {
-                return;
-            }
+            slot.ObservedSince = since = _now;
+        }
+        else
+        {
+            since = slot.ObservedSince;
         }
 
-        long age = Math.Max(0, _now - slot.ObservedSince);
+        long age = Math.Max(0, _now - since);
         if (age >= _thresholdMs)
         {
             int site = slot.Site;

@@ -82,7 +82,7 @@ internal static class Sweeper
         lock (s_sweepLock)
         {
             var check = new StallCheck(Clock.NowMilliseconds(), threshold);
-            OperationRegistry.VisitLive((int _, ref Slot slot) => check.Observe(ref slot));
+            OperationRegistry.VisitLive((int _, int generation, ref Slot slot) => check.Observe(ref slot, generation));
             return check.ToGroups();
         }
     }

@@ -168,7 +168,7 @@ internal static class OperationRegistry
 
                 if (stall is not null && Volatile.Read(ref slot.State) == state)
                 {
-                    stall.Observe(ref slot);
+                    stall.Observe(ref slot, state >> 2);
                 }
 
                 continue;
@@ -209,7 +209,7 @@ internal static class OperationRegistry
             int state = Volatile.Read(ref slot.State);
             if ((state & StatusMask) == Tracked && slot.Proof.Target is not null && Volatile.Read(ref slot.State) == state)
             {
-                visit(index, ref slot);
+                visit(index, state >> 2, ref slot);
             }
         }
     }
@@ -368,7 +368,7 @@ internal static class OperationRegistry
         }
     }
 
-    internal delegate void SlotVisitor(int index, ref Slot slot);
+    internal delegate void SlotVisitor(int index, int generation, ref Slot slot);
 
     internal sealed class ThreadCache
     {

@@ -41,8 +41,6 @@ internal static class OperationTracker
             slot.Site = site;
             slot.FirstSite = site;
             slot.SuspendedAt = now;
-            slot.ObservedSince = now;
-            slot.ObservedResumptions = 0;
             if (TrackingPolicy.ShouldCaptureStack(site, cache))
             {
                 slot.CreationStack = new StackTrace(0, true);

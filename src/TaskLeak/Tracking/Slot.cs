@@ -42,10 +42,13 @@ internal struct Slot
     /// <summary>Later suspensions so far; written by the owner only. The stalled tier compares it across checks.</summary>
     public int Resumptions;
 
-    /// <summary>The value of <see cref="Resumptions"/> the last stall check saw (written by the owner at the first suspension, then by stall checks).</summary>
+    /// <summary>Stall checks only: the slot generation their observation belongs to (so the owner never writes these).</summary>
+    public int ObservedGeneration;
+
+    /// <summary>Stall checks only: the value of <see cref="Resumptions"/> the last check saw.</summary>
     public int ObservedResumptions;
 
-    /// <summary>Since when (<see cref="Clock.NowMilliseconds"/>) the operation is known to sit at its current await.</summary>
+    /// <summary>Stall checks only: since when (<see cref="Clock.NowMilliseconds"/>) the operation is known to sit at its current await.</summary>
     public long ObservedSince;
 
     /// <summary>Milliseconds timestamp of the first suspension (<see cref="Clock.NowMilliseconds"/>).</summary>
