@@ -41,6 +41,33 @@ public sealed class TaskLeakScope : IDisposable
     /// <summary>Operations that started inside this scope and are suspended right now, grouped by await site.</summary>
     public TaskLeakSnapshot GetPending() => PendingOperations.Snapshot(Id);
 
+    /// <summary>
+    /// Forces <paramref name="collections"/> full blocking collections (waiting for pending finalizers between them),
+    /// sweeps, and returns the leaks proven among operations that started inside this scope. With 0 it only sweeps,
+    /// proving what earlier collections already reclaimed. Fewer collections can only prove fewer leaks, never a false one.
+    /// </summary>
+    /// <param name="collections">How many full collections to force; <see cref="TaskLeakDetector.DetectNow"/> forces 3.</param>
+    public TaskLeakReport DetectNow(int collections)
+    {
+        if (collections < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(collections), collections, "The number of collections cannot be negative.");
+        }
+
+        for (int i = 0; i < collections; i++)
+        {
+            if (i > 0)
+            {
+                GC.WaitForPendingFinalizers();
+            }
+
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+        }
+
+        Sweeper.SweepNow();
+        return GetLeaks();
+    }
+
     /// <summary>Leaves the scope: operations started afterwards in this flow no longer belong to it.</summary>
     public void Dispose()
     {
