@@ -23,6 +23,10 @@ public class TierTests
     public void TearDown()
     {
         ChainScenarios.ReleaseHeld();
+
+        // Released operations resume on the thread pool; the next test must not count them as its own.
+        System.Threading.SpinWait.SpinUntil(
+            () => !TaskLeakDetector.GetStalled(TimeSpan.Zero).Any(g => g.Method == Method), TimeSpan.FromSeconds(30));
         TaskLeakDetector.Configure(o =>
         {
             o.GrowingSiteSweeps = _saved.GrowingSiteSweeps;
