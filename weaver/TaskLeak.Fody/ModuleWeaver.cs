@@ -28,6 +28,8 @@ public partial class ModuleWeaver : BaseModuleWeaver
             WeaveStateMachine(method, hooks, sites, summary);
         }
 
+        WeaveSpawnSites(config, hooks, sites, summary);
+
         sites.Emit();
         WriteMessage(summary.ToString(), MessageImportance.High);
     }
