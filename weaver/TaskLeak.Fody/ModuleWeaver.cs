@@ -28,6 +28,9 @@ public partial class ModuleWeaver : BaseModuleWeaver
             WeaveStateMachine(method, hooks, sites, summary);
         }
 
+        WeaveRuntimeAsyncMethods(config, sites, summary);
+        WeaveSpawnSites(config, hooks, sites, summary);
+
         sites.Emit();
         WriteMessage(summary.ToString(), MessageImportance.High);
     }
