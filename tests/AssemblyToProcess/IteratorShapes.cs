@@ -12,7 +12,7 @@ public static class IteratorShapes
     /// <summary>Yields 1, then <c>first</c>, then every item of an inner iterator over <c>second</c>; disposes a resource asynchronously.</summary>
     public static async IAsyncEnumerable<int> IteratorAsync(Task<int> first, Task<int> second)
     {
-        await using (var resource = new AsyncResource())
+        await using (var resource = new AsyncResource()) // await:AwaitUsing
         {
             yield return 1;
             yield return await first; // await:Iterator

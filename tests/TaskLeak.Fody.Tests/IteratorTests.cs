@@ -150,9 +150,14 @@ public class IteratorTests(Build build)
     {
         var sites = WovenAssemblies.Sites(WovenAssemblies.Get(build)).Where(s => s.Method == "AssemblyToProcess.IteratorShapes.IteratorAsync").ToList();
 
-        Assert.That(sites.Select(s => s.Target), Is.EquivalentTo(new[]
+        string At(string marker) => File + ":" + WovenAssemblies.LineOf(File, marker);
+        Assert.That(sites.Select(s => s.Target + " at " + s.Location), Is.EquivalentTo(new[]
         {
-            "first", "IAsyncEnumerator<int>.MoveNextAsync()", "IAsyncEnumerator<int>.DisposeAsync()", "IteratorShapes.AsyncResource.DisposeAsync()",
+            "first at " + At("await:Iterator"),
+            "IAsyncEnumerator<int>.MoveNextAsync() at " + At("await:IteratorForeach"),
+            // The implicit disposals run in hidden code: reported at the statement that acquired what they dispose.
+            "IAsyncEnumerator<int>.DisposeAsync() at " + At("await:IteratorForeach"),
+            "IteratorShapes.AsyncResource.DisposeAsync() at " + At("await:AwaitUsing"),
         }));
         Assert.That(sites.Select(s => s.Shape).Distinct(), Is.EqualTo(new[] { "async IAsyncEnumerable<int>" }));
     }

@@ -63,7 +63,8 @@ public partial class ModuleWeaver
             target = CSharpNames.Type(generic.GenericArguments[0]);
         }
 
-        SequencePoint? point = FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall);
+        SequencePoint? point = FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall)
+            ?? DisposalPoint(method.MoveNext, stack, getAwaiter is null ? null : ValueProducer(stack, body, getAwaiter, 0));
         var row = new SiteRow
         {
             Kind = 'A',
@@ -327,6 +328,40 @@ public partial class ModuleWeaver
         }
 
         return definition is not null && !definition.IsValueType;
+    }
+
+    /// <summary>
+    /// The implicit <c>DisposeAsync()</c> of <c>await using</c> and <c>await foreach</c> runs in hidden code reached from
+    /// several paths; its statement is where the disposed object was stored (the resource, or the enumerator).
+    /// </summary>
+    private static SequencePoint? DisposalPoint(MethodDefinition moveNext, IlStack stack, Instruction? awaitable)
+    {
+        if (awaitable?.Operand is not MethodReference { Name: "DisposeAsync", HasThis: true, Parameters.Count: 0 } ||
+            stack.FindProducer(awaitable, 0) is not { } receiver)
+        {
+            return null;
+        }
+
+        MethodBody body = moveNext.Body;
+        VariableDefinition? local = IlEditing.LocalOf(body, receiver);
+        FieldReference? field = receiver.OpCode.Code == Code.Ldfld ? (FieldReference)receiver.Operand : null;
+        if (local is null && field is null)
+        {
+            return null;
+        }
+
+        foreach (Instruction store in body.Instructions)
+        {
+            bool stores = field is not null
+                ? store.OpCode.Code == Code.Stfld && store.Operand is FieldReference target && target.Name == field.Name
+                : IlEditing.IsStoreTo(body, store, local!);
+            if (stores && stack.FindProducer(store, field is null ? 0 : 1) is { } value && value.OpCode.Code != Code.Ldnull)
+            {
+                return FindSequencePoint(moveNext, stack, store);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
