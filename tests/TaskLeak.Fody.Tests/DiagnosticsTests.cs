@@ -28,10 +28,12 @@ public class DiagnosticsTests(Build build)
     public void The_summary_counts_what_was_woven_and_what_was_skipped()
     {
         TestResult result = WovenAssemblies.Get(build);
-        (int methods, int awaits) = CountCompilerStateMachines(WovenAssemblies.SourcePath(build));
+        (int methods, int awaits, int optedOut) = CountCompilerStateMachines(WovenAssemblies.SourcePath(build));
 
         string summary = result.Messages.Select(m => m.Text).Single(m => m.StartsWith("TaskLeak: ", StringComparison.Ordinal));
-        Assert.That(summary, Is.EqualTo($"TaskLeak: {methods} async methods, {awaits} await sites, 0 spawn sites woven; 1 skipped (see warnings)"));
+        Assert.That(optedOut, Is.EqualTo(6));
+        Assert.That(summary, Is.EqualTo(
+            $"TaskLeak: {methods} async methods, {awaits} await sites, 0 spawn sites woven; 1 skipped (see warnings); {optedOut} excluded by configuration or [DoNotTrack]"));
         Assert.That(WovenAssemblies.Sites(result), Has.Count.EqualTo(awaits), "one site row per woven await");
     }
 
@@ -71,6 +73,24 @@ public class DiagnosticsTests(Build build)
         await AssertRunsUntracked(result);
     }
 
+    [Test]
+    public async Task A_state_machine_outside_the_module_is_skipped_at_its_kickoff()
+    {
+        TestResult result = WovenAssemblies.Weave(build, "ForeignStateMachine", before: module =>
+        {
+            MethodDefinition kickoff = module.GetType("AssemblyToProcess.HandWritten").Methods.Single(m => m.Name == "HandWrittenAsync");
+            CustomAttribute marker = kickoff.CustomAttributes.Single(a => a.AttributeType.Name == "AsyncStateMachineAttribute");
+            marker.ConstructorArguments[0] = new CustomAttributeArgument(marker.ConstructorArguments[0].Type, module.TypeSystem.Object);
+        });
+
+        SequencePointMessage warning = result.Warnings.Single();
+        Assert.That(warning.Text, Is.EqualTo(
+            "TaskLeak: AssemblyToProcess.HandWritten.HandWrittenAsync was not woven: its state machine type could not be found in this module. " +
+            "It runs unchanged and its leaks will not be reported."));
+        AssertAtKickoff(warning);
+        await AssertRunsUntracked(result);
+    }
+
     /// <summary>The kickoff method's first sequence point: its opening brace unoptimized, its first statement optimized.</summary>
     private void AssertAtKickoff(SequencePointMessage warning)
     {
@@ -105,24 +125,36 @@ public class DiagnosticsTests(Build build)
     private static void StartAndDrop(TestResult result) =>
         WovenAssemblies.Call(result.Assembly, "HandWritten", "HandWrittenAsync", new TaskCompletionSource<int>().Task);
 
-    /// <summary>Counts, in the unwoven module, compiler state machines with at least one await and their awaits.</summary>
-    private static (int Methods, int Awaits) CountCompilerStateMachines(string path)
+    /// <summary>
+    /// Counts, in the unwoven module, compiler state machines with at least one await and their awaits, apart from
+    /// those under [DoNotTrack] in OptOut.cs (counted separately, each with one await).
+    /// </summary>
+    private static (int Methods, int Awaits, int OptedOut) CountCompilerStateMachines(string path)
     {
         using ModuleDefinition module = ModuleDefinition.ReadModule(path);
         int methods = 0;
         int awaits = 0;
+        int optedOut = 0;
         foreach (TypeDefinition type in module.GetTypes().Where(t => t.Name.StartsWith("<", StringComparison.Ordinal)))
         {
             MethodDefinition? moveNext = type.Methods.FirstOrDefault(m => m.Name == "MoveNext" && m.HasBody);
             int count = moveNext?.Body.Instructions.Count(i =>
                 i.OpCode.Code is Code.Call or Code.Callvirt && i.Operand is MethodReference { Name: "AwaitUnsafeOnCompleted" or "AwaitOnCompleted" }) ?? 0;
-            if (count > 0)
+            if (count == 0)
             {
-                methods++;
-                awaits += count;
+                continue;
             }
+
+            if (type.FullName.Contains("OptedOut", StringComparison.Ordinal))
+            {
+                optedOut++;
+                continue;
+            }
+
+            methods++;
+            awaits += count;
         }
 
-        return (methods, awaits);
+        return (methods, awaits, optedOut);
     }
 }
