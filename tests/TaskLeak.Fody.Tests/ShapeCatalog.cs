@@ -58,7 +58,8 @@ public static class ShapeCatalog
         yield return Method("pooled ValueTask<T>", "PooledOfTAsync", "await:PooledOfT", b => g => ((ValueTask<int>)Call(b, "MethodShapes", "PooledOfTAsync", g.Task)).AsTask());
         yield return Method("async void", "VoidAsync", "await:Void", b => g =>
         {
-            var done = new TaskCompletionSource<int>();
+            // The body signals before the builder completes: the test must not resume inside it.
+            var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
             Call(b, "MethodShapes", "VoidAsync", g.Task, done);
             return done.Task;
         });

@@ -113,8 +113,7 @@ public class ShapePathTests(Build build)
 
     private static void AssertNothingPendingOrLeaked()
     {
-        // An async void signals its outcome from its body, before its builder completes; when the continuation was
-        // posted to a synchronization context, the release follows on that thread.
+        // An async void signals its outcome from its body, before its builder completes: its release may still be on its way.
         SpinWait.SpinUntil(() => TaskLeakDetector.PendingCount == 0, TimeSpan.FromSeconds(10));
         Assert.That(TaskLeakDetector.PendingCount, Is.Zero, "a completed operation must release its slot");
         Assert.That(TaskLeakDetector.DetectNow().Leaks, Is.Empty);
