@@ -12,6 +12,7 @@ namespace TaskLeak.Fody;
 internal sealed class IlStack
 {
     private readonly HashSet<Instruction> _joins = new();
+    private readonly Dictionary<Instruction, List<Instruction>> _sources = new();
 
     internal IlStack(MethodBody body)
     {
@@ -20,10 +21,14 @@ internal sealed class IlStack
             switch (instruction.Operand)
             {
                 case Instruction target:
-                    _joins.Add(target);
+                    AddBranch(instruction, target);
                     break;
                 case Instruction[] targets:
-                    _joins.UnionWith(targets);
+                    foreach (Instruction target in targets)
+                    {
+                        AddBranch(instruction, target);
+                    }
+
                     break;
             }
         }
@@ -36,6 +41,35 @@ internal sealed class IlStack
                 _joins.Add(handler.FilterStart);
             }
         }
+    }
+
+    /// <summary>Where control can come from when it reaches <paramref name="instruction"/>: the instruction before it when that falls through, and every branch here.</summary>
+    internal IEnumerable<Instruction> Predecessors(Instruction instruction)
+    {
+        Instruction? previous = instruction.Previous;
+        if (previous is not null && !EndsFlow(previous))
+        {
+            yield return previous;
+        }
+
+        if (_sources.TryGetValue(instruction, out List<Instruction>? sources))
+        {
+            foreach (Instruction source in sources)
+            {
+                yield return source;
+            }
+        }
+    }
+
+    private void AddBranch(Instruction source, Instruction target)
+    {
+        _joins.Add(target);
+        if (!_sources.TryGetValue(target, out List<Instruction>? sources))
+        {
+            _sources[target] = sources = new List<Instruction>();
+        }
+
+        sources.Add(source);
     }
 
     /// <summary>The instruction that pushed argument <paramref name="argument"/> (0 = first pushed, the receiver of an instance call).</summary>
@@ -83,6 +117,29 @@ internal sealed class IlStack
             depth = depth - pushes.Value + popped.Value;
             current = previous;
         }
+    }
+
+    /// <summary>
+    /// Whether control that reaches <paramref name="from"/> always falls through to <paramref name="to"/>, and nothing
+    /// else enters the code in between: a value stored at <paramref name="from"/> is then the one seen at <paramref name="to"/>.
+    /// </summary>
+    internal bool IsStraight(Instruction from, Instruction to)
+    {
+        for (Instruction current = from; current != to;)
+        {
+            if (EndsFlow(current) || current.Next is null)
+            {
+                return false;
+            }
+
+            current = current.Next;
+            if (_joins.Contains(current))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool EndsFlow(Instruction instruction) =>

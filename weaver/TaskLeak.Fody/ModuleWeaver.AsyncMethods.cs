@@ -72,8 +72,8 @@ public partial class ModuleWeaver
                 MethodDefinition? moveNext = stateMachine?.Methods.FirstOrDefault(m => m.Name == "MoveNext" && m.HasBody);
                 if (stateMachine is null || moveNext is null || stateMachine.Module != ModuleDefinition)
                 {
-                    summary.Skipped++;
-                    WriteWarning($"TaskLeak: {method.FullName} was not woven: its state machine type could not be found in this module.", method);
+                    Skip(method, moveNext, summary,
+                        $"TaskLeak: {CSharpNames.Method(method, out _)} was not woven: its state machine type could not be found in this module.");
                     continue;
                 }
 

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
 
@@ -6,41 +7,54 @@ namespace TaskLeak.Fody;
 /// <summary>An await in a MoveNext: the builder call that suspends, and what a report will say about it.</summary>
 internal sealed class AwaitSite
 {
-    public AwaitSite(Instruction awaitCall, Instruction builderLoad, SiteRow row, Instruction? captureBefore)
+    public AwaitSite(Instruction awaitCall, Instruction builderLoad, SiteRow row, Instruction? capture, bool captureAfter)
     {
         AwaitCall = awaitCall;
         BuilderLoad = builderLoad;
         Row = row;
-        CaptureBefore = captureBefore;
+        Capture = capture;
+        CaptureAfter = captureAfter;
     }
 
     /// <summary><c>builder.AwaitUnsafeOnCompleted(ref awaiter, ref this)</c> (or AwaitOnCompleted).</summary>
     public Instruction AwaitCall { get; }
 
-    /// <summary>The <c>ldflda &lt;&gt;t__builder</c> that loads the builder for the await call.</summary>
+    /// <summary>The <c>ldflda</c> (or <c>ldfld</c>, for a class builder) of <c>&lt;&gt;t__builder</c> for the await call.</summary>
     public Instruction BuilderLoad { get; }
 
     public SiteRow Row { get; }
 
-    /// <summary>When set, the awaited object is on top of the stack just before this instruction.</summary>
-    public Instruction? CaptureBefore { get; }
+    /// <summary>
+    /// When set, the awaited object is on top of the stack just before this instruction (or, with
+    /// <see cref="CaptureAfter"/>, just after it), and control flows straight from there to the await call.
+    /// </summary>
+    public Instruction? Capture { get; }
+
+    public bool CaptureAfter { get; }
 }
 
 public partial class ModuleWeaver
 {
     private const int MaxLookBack = 64;
+    private const string Ellipsis = "\u2026";
 
     private AwaitSite DescribeAwait(AsyncMethod method, IlStack stack, Instruction awaitCall, Instruction builderLoad)
     {
         MethodBody body = method.MoveNext.Body;
-        Instruction? getAwaiter = FindGetAwaiter(awaitCall);
+        Instruction? getAwaiter = FindGetAwaiter(body, stack, awaitCall);
         string? target = null;
         Instruction? capture = null;
+        bool captureAfter = false;
         if (getAwaiter is not null)
         {
             Instruction? awaitable = ValueProducer(stack, body, getAwaiter, 0);
             target = DescribeExpression(stack, body, awaitable, 0);
-            capture = CapturePoint(getAwaiter, awaitable);
+            capture = CapturePoint(stack, getAwaiter, awaitable, out captureAfter);
+            if (capture is not null && !stack.IsStraight(capture, awaitCall))
+            {
+                capture = null;
+            }
+
             target ??= CSharpNames.Type(AwaitableType((MethodReference)getAwaiter.Operand));
         }
 
@@ -49,7 +63,8 @@ public partial class ModuleWeaver
             target = CSharpNames.Type(generic.GenericArguments[0]);
         }
 
-        SequencePoint? point = FindSequencePoint(method.MoveNext, getAwaiter ?? awaitCall);
+        SequencePoint? point = FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall)
+            ?? DisposalPoint(method.MoveNext, stack, getAwaiter is null ? null : ValueProducer(stack, body, getAwaiter, 0));
         var row = new SiteRow
         {
             Kind = 'A',
@@ -61,20 +76,32 @@ public partial class ModuleWeaver
             Detail = method.Detail,
             Shape = method.Shape,
         };
-        return new AwaitSite(awaitCall, builderLoad, row, capture);
+        return new AwaitSite(awaitCall, builderLoad, row, capture, captureAfter);
     }
 
-    private static Instruction? FindGetAwaiter(Instruction awaitCall)
+    /// <summary>
+    /// The <c>GetAwaiter()</c> whose result is the awaiter this await call schedules on: it stores into the very local
+    /// passed by reference to the builder. Anything else (an awaiter from elsewhere) gets no description from it.
+    /// </summary>
+    private static Instruction? FindGetAwaiter(MethodBody body, IlStack stack, Instruction awaitCall)
     {
+        VariableDefinition? awaiter = stack.FindProducer(awaitCall, 1) is { OpCode.Code: Code.Ldloca or Code.Ldloca_S } load
+            ? IlEditing.LocalOf(body, load)
+            : null;
+        if (awaiter is null)
+        {
+            return null;
+        }
+
         Instruction? current = awaitCall.Previous;
         for (int i = 0; current is not null && i < MaxLookBack; i++, current = current.Previous)
         {
             if (current.OpCode.Code is Code.Call or Code.Callvirt && current.Operand is MethodReference { Name: "GetAwaiter" })
             {
-                return current;
+                return current.Next is { } store && IlEditing.IsStoreTo(body, store, awaiter) ? current : null;
             }
 
-            if (current.OpCode.Code is Code.Call && current.Operand is MethodReference { Name: "AwaitUnsafeOnCompleted" or "AwaitOnCompleted" })
+            if (current.OpCode.Code is Code.Call or Code.Callvirt && current.Operand is MethodReference { Name: "AwaitUnsafeOnCompleted" or "AwaitOnCompleted" })
             {
                 return null;
             }
@@ -83,7 +110,10 @@ public partial class ModuleWeaver
         return null;
     }
 
-    /// <summary>The instruction that produced argument <paramref name="argument"/>, looking through a struct spilled to a local.</summary>
+    /// <summary>
+    /// The instruction that produced argument <paramref name="argument"/>, looking through a struct the compiler spilled
+    /// to an unnamed temporary to take its address. A named local is the user's variable: it is described by its name.
+    /// </summary>
     private static Instruction? ValueProducer(IlStack stack, MethodBody body, Instruction consumer, int argument)
     {
         Instruction? producer = stack.FindProducer(consumer, argument);
@@ -93,19 +123,25 @@ public partial class ModuleWeaver
         }
 
         VariableDefinition? local = IlEditing.LocalOf(body, producer);
-        Instruction? current = producer.Previous;
-        for (int i = 0; current is not null && local is not null && i < MaxLookBack; i++, current = current.Previous)
+        if (local is null || body.Method.DebugInformation.TryGetName(local, out _))
         {
-            if (IlEditing.IsStoreTo(body, current, local))
-            {
-                return stack.FindProducer(current, 0);
-            }
+            return producer;
         }
 
-        return producer;
+        Instruction? store = producer.Previous;
+        if (store is null || !IlEditing.IsStoreTo(body, store, local) || !stack.IsStraight(store, producer))
+        {
+            return null;
+        }
+
+        return stack.FindProducer(store, 0);
     }
 
-    /// <summary>The awaited expression as written, as far as the IL lets us recover it.</summary>
+    /// <summary>
+    /// The awaited expression as written, as far as the IL lets us recover it: members read through their receiver's
+    /// static type (<c>SemaphoreSlim.WaitAsync()</c>, <c>Channel&lt;int&gt;.Reader.ReadAsync(…)</c>), a variable by its name.
+    /// Null when the IL does not say (a join, an unusual producer): the caller falls back to the awaitable's type.
+    /// </summary>
     private string? DescribeExpression(IlStack stack, MethodBody body, Instruction? producer, int depth)
     {
         if (producer is null || depth > 4)
@@ -126,26 +162,38 @@ public partial class ModuleWeaver
                     return inner + ".ConfigureAwait(" + DescribeConstant(stack.FindProducer(producer, 1)) + ")";
                 }
 
-                string owner = CSharpNames.IsCompilerGenerated(callee.DeclaringType) ? "" : CSharpNames.Type(callee.DeclaringType) + ".";
-                if (callee.Name.StartsWith("get_", System.StringComparison.Ordinal) && callee.Parameters.Count == 0)
+                string member = callee.Name.StartsWith("get_", System.StringComparison.Ordinal) && callee.Parameters.Count == 0
+                    ? callee.Name.Substring(4)
+                    : CalleeName(callee) + (callee.Parameters.Count > 0 ? "(" + Ellipsis + ")" : "()");
+                if (CSharpNames.IsCompilerGenerated(callee.DeclaringType) || IsLocalFunction(callee))
                 {
-                    return owner + callee.Name.Substring(4);
+                    return member;
                 }
 
-                return owner + CalleeName(callee) + (callee.Parameters.Count > 0 ? "(\u2026)" : "()");
+                string? owner = callee.HasThis ? DescribeReceiver(stack, body, ValueProducer(stack, body, producer, 0), depth + 1) : null;
+                return (owner ?? CSharpNames.Type(callee.DeclaringType)) + "." + member;
             }
 
             case Code.Newobj:
-                return "new " + CSharpNames.Type(((MethodReference)producer.Operand).DeclaringType) + "(\u2026)";
+            {
+                var constructor = (MethodReference)producer.Operand;
+                return "new " + CSharpNames.Type(constructor.DeclaringType) + (constructor.Parameters.Count > 0 ? "(" + Ellipsis + ")" : "()");
+            }
+
             case Code.Ldfld:
             case Code.Ldflda:
             case Code.Ldsfld:
             case Code.Ldsflda:
             {
                 var field = (FieldReference)producer.Operand;
-                return CSharpNames.IsCompilerGenerated(field.DeclaringType)
-                    ? CSharpNames.HoistedName(field.Name)
-                    : CSharpNames.Type(field.DeclaringType) + "." + field.Name;
+                if (!CSharpNames.IsCompilerGenerated(field.DeclaringType))
+                {
+                    return CSharpNames.Type(field.DeclaringType) + "." + field.Name;
+                }
+
+                // A hoisted local or parameter reads as its name; the compiler's own temporaries (<>7__wrap1) say nothing.
+                string name = CSharpNames.HoistedName(field.Name);
+                return name.StartsWith("<", System.StringComparison.Ordinal) ? null : name;
             }
 
             case Code.Ldloc:
@@ -154,6 +202,8 @@ public partial class ModuleWeaver
             case Code.Ldloc_1:
             case Code.Ldloc_2:
             case Code.Ldloc_3:
+            case Code.Ldloca:
+            case Code.Ldloca_S:
             {
                 VariableDefinition? local = IlEditing.LocalOf(body, producer);
                 return local is not null && body.Method.DebugInformation.TryGetName(local, out string name) ? name : null;
@@ -163,6 +213,38 @@ public partial class ModuleWeaver
                 return null;
         }
     }
+
+    /// <summary>
+    /// What a member was read from: a variable (local, parameter, field) by its static type, a property or call by its
+    /// own description. Null when unknown.
+    /// </summary>
+    private string? DescribeReceiver(IlStack stack, MethodBody body, Instruction? producer, int depth)
+    {
+        switch (producer?.OpCode.Code)
+        {
+            case Code.Call:
+            case Code.Callvirt:
+            case Code.Ldsfld:
+            case Code.Ldsflda:
+                return DescribeExpression(stack, body, producer, depth);
+            case Code.Ldfld:
+            case Code.Ldflda:
+                return CSharpNames.Type(((FieldReference)producer.Operand).FieldType);
+            case Code.Ldloc:
+            case Code.Ldloc_S:
+            case Code.Ldloc_0:
+            case Code.Ldloc_1:
+            case Code.Ldloc_2:
+            case Code.Ldloc_3:
+            case Code.Ldloca:
+            case Code.Ldloca_S:
+                return IlEditing.LocalOf(body, producer) is { } local ? CSharpNames.Type(local.VariableType) : null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsLocalFunction(MethodReference callee) => callee.Name.IndexOf(">g__", System.StringComparison.Ordinal) > 0;
 
     private static string CalleeName(MethodReference callee)
     {
@@ -188,24 +270,37 @@ public partial class ModuleWeaver
     {
         Code.Ldc_I4_0 => "false",
         Code.Ldc_I4_1 => "true",
-        _ => "\u2026",
+        _ => Ellipsis,
     };
 
     /// <summary>
-    /// Where to copy the awaited object into a local: before GetAwaiter when its receiver is an object, or before
-    /// an async enumerator's MoveNextAsync/DisposeAsync (the enumerator is the iterator's frame).
+    /// Where to copy the awaited object into a local, so the runtime can name its type and link an awaiter to the
+    /// operation it awaits: before GetAwaiter when the awaitable is an object; the Task itself for
+    /// <c>task.ConfigureAwait(…)</c> (the struct awaitable says nothing); the enumerator (an async iterator's frame)
+    /// for <c>MoveNextAsync()</c>/<c>DisposeAsync()</c>. Null when the awaitable is a struct with nothing behind it we can reach.
     /// </summary>
-    private static Instruction? CapturePoint(Instruction getAwaiter, Instruction? awaitable)
+    private static Instruction? CapturePoint(IlStack stack, Instruction getAwaiter, Instruction? awaitable, out bool after)
     {
+        after = false;
         var method = (MethodReference)getAwaiter.Operand;
         if (IsReferenceType(AwaitableType(method)) && (method.HasThis || method.Parameters.Count == 1))
         {
             return getAwaiter;
         }
 
-        if (awaitable?.OpCode.Code is Code.Callvirt or Code.Call &&
-            awaitable.Operand is MethodReference { Name: "MoveNextAsync" or "DisposeAsync", HasThis: true, Parameters.Count: 0 } producerMethod &&
-            IsReferenceType(producerMethod.DeclaringType))
+        if (awaitable?.OpCode.Code is not (Code.Callvirt or Code.Call) || awaitable.Operand is not MethodReference { HasThis: true } producerMethod)
+        {
+            return null;
+        }
+
+        if (producerMethod.Name == "ConfigureAwait" && producerMethod.Parameters.Count == 1 && IsReferenceType(producerMethod.DeclaringType) &&
+            stack.FindProducer(awaitable, 0) is { } task)
+        {
+            after = true;
+            return task;
+        }
+
+        if (producerMethod.Name is "MoveNextAsync" or "DisposeAsync" && producerMethod.Parameters.Count == 0 && IsReferenceType(producerMethod.DeclaringType))
         {
             return awaitable;
         }
@@ -235,23 +330,86 @@ public partial class ModuleWeaver
         return definition is not null && !definition.IsValueType;
     }
 
-    private static SequencePoint? FindSequencePoint(MethodDefinition method, Instruction from)
+    /// <summary>
+    /// The implicit <c>DisposeAsync()</c> of <c>await using</c> and <c>await foreach</c> runs in hidden code reached from
+    /// several paths; its statement is where the disposed object was stored (the resource, or the enumerator).
+    /// </summary>
+    private static SequencePoint? DisposalPoint(MethodDefinition moveNext, IlStack stack, Instruction? awaitable)
+    {
+        if (awaitable?.Operand is not MethodReference { Name: "DisposeAsync", HasThis: true, Parameters.Count: 0 } ||
+            stack.FindProducer(awaitable, 0) is not { } receiver)
+        {
+            return null;
+        }
+
+        MethodBody body = moveNext.Body;
+        VariableDefinition? local = IlEditing.LocalOf(body, receiver);
+        FieldReference? field = receiver.OpCode.Code == Code.Ldfld ? (FieldReference)receiver.Operand : null;
+        if (local is null && field is null)
+        {
+            return null;
+        }
+
+        foreach (Instruction store in body.Instructions)
+        {
+            bool stores = field is not null
+                ? store.OpCode.Code == Code.Stfld && store.Operand is FieldReference target && target.Name == field.Name
+                : IlEditing.IsStoreTo(body, store, local!);
+            if (stores && stack.FindProducer(store, field is null ? 0 : 1) is { } value && value.OpCode.Code != Code.Ldnull)
+            {
+                return FindSequencePoint(moveNext, stack, store);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The source line of an await: the nearest visible sequence point on the ways control takes to reach it (an await
+    /// in a switch-expression arm has none of its own: the switch's). When the ways disagree, no line: never a wrong one.
+    /// </summary>
+    private static SequencePoint? FindSequencePoint(MethodDefinition method, IlStack stack, Instruction from)
     {
         if (!method.DebugInformation.HasSequencePoints)
         {
             return null;
         }
 
-        Instruction? current = from;
-        for (int i = 0; current is not null && i < 4 * MaxLookBack; i++, current = current.Previous)
+        SequencePoint? found = null;
+        var seen = new HashSet<Instruction>();
+        var pending = new Stack<Instruction>();
+        pending.Push(from);
+        while (pending.Count > 0)
         {
+            Instruction current = pending.Pop();
+            if (!seen.Add(current))
+            {
+                continue;
+            }
+
+            if (seen.Count > 4 * MaxLookBack)
+            {
+                return null;
+            }
+
             SequencePoint? point = method.DebugInformation.GetSequencePoint(current);
             if (point is not null && !point.IsHidden)
             {
-                return point;
+                if (found is not null && (found.StartLine != point.StartLine || found.Document.Url != point.Document.Url))
+                {
+                    return null;
+                }
+
+                found = point;
+                continue;
+            }
+
+            foreach (Instruction predecessor in stack.Predecessors(current))
+            {
+                pending.Push(predecessor);
             }
         }
 
-        return null;
+        return found;
     }
 }

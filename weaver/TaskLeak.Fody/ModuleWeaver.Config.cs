@@ -55,11 +55,14 @@ public partial class ModuleWeaver
 
     private static bool ParseBoolean(XAttribute attribute)
     {
+        // The values xs:boolean allows, so that what the schema accepts the weaver accepts.
         switch (attribute.Value.Trim().ToLowerInvariant())
         {
             case "true":
+            case "1":
                 return true;
             case "false":
+            case "0":
                 return false;
             default:
                 throw new WeavingException(
@@ -78,7 +81,10 @@ public partial class ModuleWeaver
                 continue;
             }
 
-            string bare = name.EndsWith("*", StringComparison.Ordinal) ? name.Substring(0, name.Length - 1) : name;
+            // 'A.B' (and below), 'A.B*' (any namespace starting so), 'A.B.*' (only below A.B).
+            string bare = name.EndsWith(".*", StringComparison.Ordinal) ? name.Substring(0, name.Length - 2)
+                : name.EndsWith("*", StringComparison.Ordinal) ? name.Substring(0, name.Length - 1)
+                : name;
             bool valid = bare.Length > 0 && bare.Split('.').All(IsIdentifier);
             if (!valid || name.IndexOf('*') != name.Length - 1 && name.Contains("*"))
             {

@@ -38,8 +38,15 @@ public partial class ModuleWeaver
         var stack = new IlStack(body);
         var awaits = new List<AwaitSite>();
         var completions = new List<Instruction>();
+        var exits = new List<Instruction>();
         foreach (Instruction instruction in body.Instructions)
         {
+            if (instruction.OpCode.Code == Code.Ret)
+            {
+                exits.Add(instruction);
+                continue;
+            }
+
             if (instruction.OpCode.Code is not (Code.Call or Code.Callvirt) || instruction.Operand is not MethodReference callee)
             {
                 continue;
@@ -101,11 +108,14 @@ public partial class ModuleWeaver
         }
 
         VariableDefinition? awaited = null;
-        if (awaits.Any(a => a.CaptureBefore is not null))
+        if (awaits.Any(a => a.Capture is not null))
         {
             awaited = new VariableDefinition(hooks.Object);
             body.Variables.Add(awaited);
         }
+
+        var context = new VariableDefinition(hooks.Int32);
+        body.Variables.Add(context);
 
         VariableDefinition? first = null;
         if (strategy == ProofStrategy.Box)
@@ -117,12 +127,20 @@ public partial class ModuleWeaver
         foreach (AwaitSite site in awaits)
         {
             Instruction[] siteId = sites.Add(site.Row);
-            if (site.CaptureBefore is not null)
+            if (site.Capture is not null)
             {
-                IlEditing.InsertBefore(body, site.CaptureBefore, new[] { Instruction.Create(OpCodes.Dup), Instruction.Create(OpCodes.Stloc, awaited) });
+                var copy = new[] { Instruction.Create(OpCodes.Dup), Instruction.Create(OpCodes.Stloc, awaited) };
+                if (site.CaptureAfter)
+                {
+                    IlEditing.InsertAfter(body, site.Capture, copy);
+                }
+                else
+                {
+                    IlEditing.InsertBefore(body, site.Capture, copy);
+                }
             }
 
-            Instruction loadAwaited = site.CaptureBefore is not null ? Instruction.Create(OpCodes.Ldloc, awaited) : Instruction.Create(OpCodes.Ldnull);
+            Instruction loadAwaited = site.Capture is not null ? Instruction.Create(OpCodes.Ldloc, awaited) : Instruction.Create(OpCodes.Ldnull);
             var before = new List<Instruction>();
             switch (strategy)
             {
@@ -181,6 +199,7 @@ public partial class ModuleWeaver
             });
         }
 
+        WeaveCausalContext(body, hooks, operation, context, completions, exits);
         body.OptimizeMacros();
         summary.AsyncMethods++;
         summary.AwaitSites += awaits.Count;
@@ -216,15 +235,35 @@ public partial class ModuleWeaver
         return new MethodReference(imported.Name, imported.ReturnType, instance) { HasThis = true };
     }
 
+    /// <summary>A load of the builder field: its address for a struct builder, the reference itself for a class builder.</summary>
     private static bool LoadsField(Instruction? instruction, FieldDefinition field) =>
-        instruction?.OpCode.Code == Code.Ldflda &&
+        instruction?.OpCode.Code is Code.Ldflda or Code.Ldfld &&
         instruction.Operand is FieldReference reference &&
         reference.Name == field.Name &&
         reference.DeclaringType.GetElementType().FullName == field.DeclaringType.FullName;
 
-    private void Skip(AsyncMethod method, WeaveSummary summary, string reason)
+    private void Skip(AsyncMethod method, WeaveSummary summary, string reason) =>
+        Skip(method.Kickoff, method.MoveNext, summary, $"TaskLeak: {method.DisplayName} was not woven: {reason}.");
+
+    /// <summary>
+    /// A method the weaver leaves untouched: a warning at its first line (the kickoff method's own first sequence
+    /// point, or the state machine's: compiler-generated kickoff methods have none).
+    /// </summary>
+    private void Skip(MethodDefinition kickoff, MethodDefinition? moveNext, WeaveSummary summary, string message)
     {
         summary.Skipped++;
-        WriteWarning($"TaskLeak: {method.DisplayName} was not woven: {reason}. It runs unchanged and its leaks will not be reported.", method.Kickoff);
+        message += " It runs unchanged and its leaks will not be reported.";
+        SequencePoint? point = FirstSequencePoint(kickoff) ?? (moveNext is null ? null : FirstSequencePoint(moveNext));
+        if (point is null)
+        {
+            WriteWarning(message);
+        }
+        else
+        {
+            WriteWarning(message, point);
+        }
     }
+
+    private static SequencePoint? FirstSequencePoint(MethodDefinition method) =>
+        method.DebugInformation.HasSequencePoints ? method.DebugInformation.SequencePoints.FirstOrDefault(p => !p.IsHidden) : null;
 }
