@@ -20,10 +20,17 @@ internal static class StackFormatter
         "System.Threading.ExecutionContext.",
     };
 
-    internal static string Format(StackTrace stack)
+    internal static string Format(StackTrace stack) => Format(stack.ToString());
+
+    /// <remarks>
+    /// An async method shows twice at its first suspension: its MoveNext (rendered under the method's name, with the
+    /// source line) and right below it the kickoff stub of the same name without a line. The stub adds nothing.
+    /// </remarks>
+    internal static string Format(string stack)
     {
-        string[] lines = stack.ToString().Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries);
+        string[] lines = stack.Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries);
         var builder = new StringBuilder();
+        string? previous = null;
         foreach (string line in lines)
         {
             string trimmed = line.TrimStart();
@@ -33,6 +40,14 @@ internal static class StackFormatter
                 continue;
             }
 
+            int source = frame.IndexOf(" in ", StringComparison.Ordinal);
+            string method = source >= 0 ? frame.Substring(0, source) : frame;
+            if (source < 0 && method == previous)
+            {
+                continue;
+            }
+
+            previous = method;
             if (builder.Length > 0)
             {
                 builder.Append('\n');
