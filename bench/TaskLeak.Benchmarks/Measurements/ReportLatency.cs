@@ -3,8 +3,11 @@ extern alias woven;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
 using System.Threading;
 using TaskLeak.Benchmarks.Quick;
+using TaskLeak.Detection;
 using W = woven::TaskLeak.Benchmarks.Workloads;
 
 namespace TaskLeak.Benchmarks.Measurements;
@@ -43,6 +46,7 @@ internal static class ReportLatency
     private static void Run(WorkerReport report, string label, int trials, Func<long> collect)
     {
         var latencies = new List<double>();
+        var sweeps = new List<double>();
         for (int trial = 0; trial < trials; trial++)
         {
             W.Workload.StartLeak();
@@ -56,8 +60,13 @@ internal static class ReportLatency
             }
 
             latencies.Add(Stopwatch.GetElapsedTime(collectedAt, Volatile.Read(ref s_reportedAt)).TotalMilliseconds);
+            sweeps.Add(Sweeper.LastSweepTicks * 1000.0 / Stopwatch.Frequency);
             Thread.Sleep(20);
         }
+
+        // In trial order, with the duration of the sweep that reported: a slow sweep rate-limits the next one.
+        report.Notes.Add($"{label}: latency per trial (ms) {string.Join(" ", latencies.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}; " +
+            $"reporting sweep (ms) {string.Join(" ", sweeps.Select(l => l.ToString("F2", CultureInfo.InvariantCulture)))}");
 
         report.Figures[$"{label} -> LeakDetected, first (ms)"] = latencies[0];
         latencies.RemoveAt(0);

@@ -1,4 +1,5 @@
 using System;
+using TaskLeak;
 
 namespace TaskLeak.Benchmarks.Modes;
 
@@ -10,6 +11,9 @@ public enum BenchMode
 
     /// <summary>Workloads.Woven: the same sources woven by TaskLeak, runtime at its defaults.</summary>
     Woven,
+
+    /// <summary>Workloads.Woven with creation stacks off (<see cref="CreationStackMode.None"/>): what stack sampling costs.</summary>
+    WovenNoStacks,
 
     /// <summary>Workloads.Plain with TplEventSource event 27 (IncompleteAsyncMethod) enabled by an in-process listener.</summary>
     Event27,
@@ -34,7 +38,7 @@ public static class ProcessMode
     /// Whether the woven build runs. A static readonly bool: tier-1 code folds the branch on it, so a benchmark
     /// calls exactly one build's method with no dispatch left.
     /// </summary>
-    public static readonly bool Woven = Current == BenchMode.Woven;
+    public static readonly bool Woven = Current is BenchMode.Woven or BenchMode.WovenNoStacks;
 
     /// <summary>Switches on what the mode needs (idempotent) and checks that it is really on.</summary>
     public static void Activate()
@@ -46,6 +50,9 @@ public static class ProcessMode
                 break;
             case BenchMode.DebuggerTracking:
                 DebuggerTaskTracking.Enable();
+                break;
+            case BenchMode.WovenNoStacks:
+                TaskLeakDetector.Configure(static options => options.CreationStacks = CreationStackMode.None);
                 break;
         }
 
@@ -67,6 +74,7 @@ public static class ProcessMode
             BenchMode.DebuggerTracking when !debugger => "Task.s_asyncDebuggingEnabled is false",
             not BenchMode.Event27 when event27 => "TplEventSource keyword 0x100 is enabled",
             not BenchMode.DebuggerTracking when debugger => "debugger task tracking is on",
+            BenchMode.WovenNoStacks when TaskLeakDetector.Options.CreationStacks != CreationStackMode.None => "creation stacks are on",
             _ => null,
         };
     }

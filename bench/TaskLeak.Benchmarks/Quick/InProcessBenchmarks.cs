@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Filters;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Reports;
@@ -20,7 +21,8 @@ namespace TaskLeak.Benchmarks.Quick;
 /// </summary>
 internal static class InProcessBenchmarks
 {
-    internal static List<BenchmarkFigure> Run(Type benchmarks, TimeSpan iterationTime, int warmups, int iterations, IList<string> failures)
+    internal static List<BenchmarkFigure> Run(Type benchmarks, TimeSpan iterationTime, int warmups, int iterations, IList<string> failures,
+        IReadOnlyCollection<string>? only = null)
     {
         Job job = Job.Default
             .WithToolchain(InProcessEmitToolchain.DontLogOutput)
@@ -29,12 +31,16 @@ internal static class InProcessBenchmarks
             .WithIterationCount(iterations)
             .WithIterationTime(TimeInterval.FromMilliseconds(iterationTime.TotalMilliseconds))
             .WithId("quick");
-        IConfig config = ManualConfig.CreateEmpty()
+        ManualConfig config = ManualConfig.CreateEmpty()
             .AddJob(job)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddLogger(NullLogger.Instance)
             .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "TaskLeak.Benchmarks.Artifacts"))
             .WithOptions(ConfigOptions.DisableLogFile);
+        if (only is not null)
+        {
+            config = config.AddFilter(new NameFilter(name => only.Contains(name)));
+        }
 
         Summary summary = BenchmarkRunner.Run(benchmarks, config);
         var figures = new List<BenchmarkFigure>();

@@ -40,6 +40,7 @@ internal static class QuickRun
         }
 
         long began = Stopwatch.GetTimestamp();
+        string loadBefore = LoadAverage();
         var failures = new List<string>();
         var modes = new Dictionary<BenchMode, Dictionary<string, BenchmarkFigure>>();
         foreach (BenchMode mode in Enum.GetValues<BenchMode>())
@@ -56,6 +57,7 @@ internal static class QuickRun
         Console.WriteLine();
         Console.WriteLine($"TaskLeak.Fody quick benchmarks: {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, " +
             $"{Environment.ProcessorCount} cores; BenchmarkDotNet in-process, one process per mode, medians, ratios to plain from this run");
+        Console.WriteLine($"Load average (1 min) {loadBefore} at the start, {LoadAverage()} at the end: other work on the machine inflates every figure.");
         Console.WriteLine();
         PrintTable(modes);
         Console.WriteLine();
@@ -71,6 +73,16 @@ internal static class QuickRun
             {
                 Console.WriteLine($"  {note}");
             }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Woven with creation stacks off (CreationStacks = None): the share of stack sampling");
+        foreach (string name in Worker.NoStacksWorkloads)
+        {
+            BenchmarkFigure? plain = Get(modes, BenchMode.Plain, name);
+            BenchmarkFigure? woven = Get(modes, BenchMode.Woven, name);
+            BenchmarkFigure? noStacks = Get(modes, BenchMode.WovenNoStacks, name);
+            Console.WriteLine($"  {name,-28} {Ns(noStacks),10} ns {RatioTo(noStacks, plain),7} {ExtraBytes(noStacks, plain),5} B   (woven with stacks: {RatioTo(woven, plain)}, {ExtraBytes(woven, plain)} B)");
         }
 
         Console.WriteLine();
@@ -219,6 +231,22 @@ internal static class QuickRun
 
     private static string ExtraBytes(BenchmarkFigure? figure, BenchmarkFigure? baseline) =>
         figure?.BytesPerOp is { } f && baseline?.BytesPerOp is { } b ? Signed(f - b) : "—";
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return System.IO.File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (System.IO.IOException)
+        {
+            return "?";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
 
     internal static bool IsOptimized(Assembly assembly) =>
         assembly.GetCustomAttribute<DebuggableAttribute>() is not { IsJITOptimizerDisabled: true };

@@ -17,6 +17,9 @@ internal static class Worker
     internal const string Weave = "weave";
     internal const string SmokeChecks = "smoke";
 
+    /// <summary>The workloads the stacks-off variant runs in the quick mode (the suspending Task shapes and one other).</summary>
+    internal static readonly string[] NoStacksWorkloads = { "InlineSuspension", "TaskSourceSuspension", "Chain10", "ValueTaskSuspension" };
+
     /// <summary>Runs one worker in this process. <paramref name="small"/>: the smoke-sized variant.</summary>
     internal static int Run(string name, string output, bool small)
     {
@@ -27,11 +30,12 @@ internal static class Worker
             {
                 case Workloads:
                     ProcessMode.Activate();
-                    report.Benchmarks = InProcessBenchmarks.Run(typeof(QuickAsyncWorkloads), TimeSpan.FromMilliseconds(100), 3, 7, report.Failures);
+                    report.Benchmarks = InProcessBenchmarks.Run(typeof(QuickAsyncWorkloads), TimeSpan.FromMilliseconds(80), 3, 7, report.Failures,
+                        ProcessMode.Current == BenchMode.WovenNoStacks ? NoStacksWorkloads : null);
                     CheckAfterWorkloads(report);
                     break;
                 case Hooks:
-                    report.Benchmarks = InProcessBenchmarks.Run(typeof(HookCosts), TimeSpan.FromMilliseconds(50), 2, 5, report.Failures);
+                    report.Benchmarks = InProcessBenchmarks.Run(typeof(HookCosts), TimeSpan.FromMilliseconds(40), 2, 5, report.Failures);
                     break;
                 case Sweep:
                     SweepCost.Measure(report, small ? new[] { 10_000 } : new[] { 100_000, 1_000_000 });
@@ -67,7 +71,7 @@ internal static class Worker
     {
         string? problem = ProcessMode.Check();
         Check(report, problem is null, $"mode {report.Mode} still in effect after the workloads{(problem is null ? "" : ": " + problem)}");
-        if (ProcessMode.Current == BenchMode.Woven)
+        if (ProcessMode.Woven)
         {
             Check(report, TaskLeakDetector.PendingCount == 0, $"no woven operation left pending ({TaskLeakDetector.PendingCount})");
             Check(report, OperationTracker.InternalErrors == 0, $"no internal tracker error ({OperationTracker.InternalErrors})");

@@ -50,6 +50,7 @@ internal static class SmokeWorkloads
                 Worker.Check(report, OperationRegistry.Capacity == 0, $"the plain build never reached the registry ({OperationRegistry.Capacity} slots)");
                 break;
             case BenchMode.Woven:
+            case BenchMode.WovenNoStacks:
                 CheckWovenTracking(report);
                 break;
             case BenchMode.Event27:
