@@ -1,7 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Reflection;
+using System.Threading;
+using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Filters;
@@ -42,6 +46,10 @@ internal static class InProcessBenchmarks
             config = config.AddFilter(new NameFilter(name => only.Contains(name)));
         }
 
+        if (Environment.GetEnvironmentVariable("TASKLEAK_BENCH_NOPREWARM") != "1")
+        {
+            Prewarm(benchmarks, only);
+        }
         Summary summary = BenchmarkRunner.Run(benchmarks, config);
         var figures = new List<BenchmarkFigure>();
         foreach (BenchmarkReport report in summary.Reports)
@@ -69,5 +77,53 @@ internal static class InProcessBenchmarks
         }
 
         return figures;
+    }
+
+    /// <summary>
+    /// Runs every benchmark for a while, then waits for the JIT: code that is not precompiled (the TaskLeak runtime,
+    /// the workloads) starts at tier 0 and is promoted in the background only after a quiet period, which BDN's short
+    /// in-process warmup does not always leave. Without this the first benchmark to reach a new method is measured
+    /// half at tier 0 (seen as 3-6x outliers on the first woven suspension benchmark).
+    /// </summary>
+    private static readonly MethodInfo s_spin = typeof(InProcessBenchmarks).GetMethod(nameof(Spin), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static void Spin<T>(Func<T> benchmark, long until)
+    {
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                benchmark();
+            }
+        }
+    }
+
+    private static void Prewarm(Type benchmarks, IReadOnlyCollection<string>? only)
+    {
+        object instance = Activator.CreateInstance(benchmarks)!;
+        foreach (MethodInfo setup in benchmarks.GetMethods().Where(m => m.GetCustomAttribute<GlobalSetupAttribute>() is not null))
+        {
+            setup.Invoke(instance, null);
+        }
+
+        MethodInfo[] methods = benchmarks.GetMethods()
+            .Where(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null && (only is null || only.Contains(m.Name)))
+            .ToArray();
+        for (int round = 0; round < 2; round++)
+        {
+            foreach (MethodInfo method in methods)
+            {
+                long until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 20);
+                Delegate run = method.CreateDelegate(typeof(Func<>).MakeGenericType(method.ReturnType), instance);
+                s_spin.MakeGenericMethod(method.ReturnType).Invoke(null, new object[] { run, until });
+            }
+
+            Thread.Sleep(250);
+        }
+
+        foreach (MethodInfo cleanup in benchmarks.GetMethods().Where(m => m.GetCustomAttribute<GlobalCleanupAttribute>() is not null))
+        {
+            cleanup.Invoke(instance, null);
+        }
     }
 }

@@ -30,7 +30,7 @@ internal static class Worker
             {
                 case Workloads:
                     ProcessMode.Activate();
-                    report.Benchmarks = InProcessBenchmarks.Run(typeof(QuickAsyncWorkloads), TimeSpan.FromMilliseconds(80), 3, 7, report.Failures,
+                    report.Benchmarks = InProcessBenchmarks.Run(typeof(QuickAsyncWorkloads), TimeSpan.FromMilliseconds(60), 3, 7, report.Failures,
                         ProcessMode.Current == BenchMode.WovenNoStacks ? NoStacksWorkloads : null);
                     CheckAfterWorkloads(report);
                     break;
