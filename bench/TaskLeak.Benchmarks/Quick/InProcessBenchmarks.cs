@@ -41,15 +41,17 @@ internal static class InProcessBenchmarks
             .AddLogger(NullLogger.Instance)
             .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "TaskLeak.Benchmarks.Artifacts"))
             .WithOptions(ConfigOptions.DisableLogFile);
-        if (only is not null)
-        {
-            config = config.AddFilter(new NameFilter(name => only.Contains(name)));
-        }
 
         if (Environment.GetEnvironmentVariable("TASKLEAK_BENCH_NOPREWARM") != "1")
         {
             Prewarm(benchmarks, only);
         }
+
+        if (only is not null)
+        {
+            config = config.AddFilter(new NameFilter(name => only.Contains(name)));
+        }
+
         Summary summary = BenchmarkRunner.Run(benchmarks, config);
         var figures = new List<BenchmarkFigure>();
         foreach (BenchmarkReport report in summary.Reports)
@@ -84,6 +86,7 @@ internal static class InProcessBenchmarks
     /// the workloads) starts at tier 0 and is promoted in the background only after a quiet period, which BDN's short
     /// in-process warmup does not always leave. Without this the first benchmark to reach a new method is measured
     /// half at tier 0 (seen as 3-6x outliers on the first woven suspension benchmark).
+    /// TASKLEAK_BENCH_NOPREWARM=1 skips it, to see that effect.
     /// </summary>
     private static readonly MethodInfo s_spin = typeof(InProcessBenchmarks).GetMethod(nameof(Spin), BindingFlags.NonPublic | BindingFlags.Static)!;
 
