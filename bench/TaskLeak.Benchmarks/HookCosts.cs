@@ -141,7 +141,7 @@ public class HookCosts
     [Benchmark]
     public int RentPublishRelease()
     {
-        int index = OperationRegistry.Rent(out _);
+        int index = OperationRegistry.Rent(OperationRegistry.Cache);
         ref Slot slot = ref OperationRegistry.At(index);
         slot.Proof.Target = s_box;
         OperationRegistry.Publish(ref slot, OperationRegistry.Tracked);
@@ -150,11 +150,11 @@ public class HookCosts
     }
 
     [Benchmark]
-    public bool ShouldTrack() => TrackingPolicy.ShouldTrack();
+    public bool ShouldTrack() => TrackingPolicy.ShouldTrack(OperationRegistry.Cache);
 
     /// <summary>Begin's stack policy at steady state: the per-site counter, and one capture in the sample rate.</summary>
     [Benchmark]
-    public object? StackSampling() => TrackingPolicy.ShouldCaptureStack(_site) ? new StackTrace(0, true) : null;
+    public object? StackSampling() => TrackingPolicy.ShouldCaptureStack(_site, OperationRegistry.Cache) ? new StackTrace(0, true) : null;
 
     /// <summary>One creation-stack capture with file and line (what a sampled operation pays).</summary>
     [Benchmark]
