@@ -12,7 +12,9 @@ namespace TaskLeak.CompilerServices;
 /// Every hook is safe to call from any thread and never throws into user code. Synchronous completions never
 /// reach the registry: an operation is registered at its first real suspension only. The kill switch
 /// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
-/// tracked before it was switched off still completes normally.
+/// tracked before it was switched off still completes normally. The weaver tests the operation field inline before
+/// <see cref="Complete"/>, <see cref="EnterMoveNext"/> and <see cref="ExitMoveNext"/> (which still accept the untracked
+/// values), and no hook is inlined: a woven MoveNext keeps the size and frame of the original.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class TaskLeakHooks
@@ -30,7 +32,7 @@ public static partial class TaskLeakHooks
     /// <param name="operation">The state machine's operation field.</param>
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Suspend(ref int operation, int site, object? awaited)
     {
         if (!OperationTracker.Enabled)
@@ -58,7 +60,7 @@ public static partial class TaskLeakHooks
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
     /// <param name="frame">The state machine instance.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendFrame(ref int operation, int site, object? awaited, object frame)
     {
         if (!OperationTracker.Enabled)
@@ -85,7 +87,7 @@ public static partial class TaskLeakHooks
     /// <param name="token">The state machine's token field.</param>
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
     {
         if (!OperationTracker.Enabled)
@@ -107,7 +109,7 @@ public static partial class TaskLeakHooks
 
     /// <summary>Before the builder completes the method (result, exception or cancellation), or an async iterator yields.</summary>
     /// <param name="operation">The state machine's operation field; reset to 0.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Complete(ref int operation)
     {
         int current = operation;
@@ -124,13 +126,13 @@ public static partial class TaskLeakHooks
     /// Returns the value to hand to <see cref="ExitMoveNext"/> on every exit.
     /// </summary>
     /// <param name="operation">The state machine's operation field (0 on a first run or when untracked).</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int EnterMoveNext(int operation) =>
         operation == 0 ? OperationContext.NotEntered : OperationContext.Enter(operation);
 
     /// <summary>On every exit of a woven MoveNext: restores the operation that was current before it.</summary>
     /// <param name="previous">What <see cref="EnterMoveNext"/> returned.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ExitMoveNext(int previous)
     {
         if (previous != OperationContext.NotEntered)
