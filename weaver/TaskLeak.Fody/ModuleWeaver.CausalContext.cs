@@ -7,14 +7,16 @@ namespace TaskLeak.Fody;
 public partial class ModuleWeaver
 {
     /// <summary>
-    /// Makes a resumed tracked operation the thread's current one while its MoveNext runs (the causal parent of
-    /// operations that first suspend meanwhile): <c>context = operation != 0 ? EnterMoveNext(operation) : -1</c> at
-    /// entry, <c>if (context &gt;= 0) ExitMoveNext(context)</c> before every <c>ret</c>.
+    /// Releases the operation at every completion and makes a resumed tracked operation the thread's current one while
+    /// its MoveNext runs (the causal parent of operations that first suspend meanwhile):
+    /// <c>context = operation != 0 ? EnterMoveNext(operation) : -1</c> at entry,
+    /// <c>if ((operation | ~context) != 0) { CompleteMoveNext(ref operation, context); context = -1; }</c> before each
+    /// completion and <c>if (context &gt;= 0) ExitMoveNext(context)</c> before every <c>ret</c>.
     /// </summary>
     /// <remarks>
-    /// The tests are woven inline and the hooks are never inlined, so a first run (which may complete synchronously)
-    /// pays a load, a store and two branches, and MoveNext's own frame does not grow. Restoring is idempotent, so it
-    /// is also done before each completion: the builder runs the awaiters' continuations inline from
+    /// The tests are woven inline and the hooks are never inlined, so a run that never suspended (a synchronous
+    /// completion) pays three loads and branches, and MoveNext's own frame does not grow. The context is restored at a
+    /// completion, not only at the <c>ret</c>: the builder runs the awaiters' continuations inline from
     /// SetResult/SetException (and an async iterator's consumer from a yield's SetResult), and the operation that
     /// just completed must not be their parent. Exceptions do not leave a compiler-generated MoveNext (its catch
     /// hands them to the builder), so the rets are every exit. The entry code is inserted without retargeting
@@ -25,12 +27,34 @@ public partial class ModuleWeaver
     {
         foreach (Instruction exit in exits)
         {
-            IlEditing.InsertBefore(body, exit, Restore(exit));
+            // EnterMoveNext returns the previous operation (>= 0); -1 means nothing was entered.
+            IlEditing.InsertBefore(body, exit, new[]
+            {
+                Instruction.Create(OpCodes.Ldloc, context),
+                Instruction.Create(OpCodes.Ldc_I4_0),
+                Instruction.Create(OpCodes.Blt, exit),
+                Instruction.Create(OpCodes.Ldloc, context),
+                Instruction.Create(OpCodes.Call, hooks.ExitMoveNext),
+            });
         }
 
         foreach (Instruction completion in completions)
         {
-            IlEditing.InsertBefore(body, completion, Restore(completion));
+            IlEditing.InsertBefore(body, completion, new[]
+            {
+                Instruction.Create(OpCodes.Ldarg_0),
+                Instruction.Create(OpCodes.Ldfld, operation),
+                Instruction.Create(OpCodes.Ldloc, context),
+                Instruction.Create(OpCodes.Not),
+                Instruction.Create(OpCodes.Or),
+                Instruction.Create(OpCodes.Brfalse, completion),
+                Instruction.Create(OpCodes.Ldarg_0),
+                Instruction.Create(OpCodes.Ldflda, operation),
+                Instruction.Create(OpCodes.Ldloc, context),
+                Instruction.Create(OpCodes.Call, hooks.CompleteMoveNext),
+                Instruction.Create(OpCodes.Ldc_I4_M1),
+                Instruction.Create(OpCodes.Stloc, context),
+            });
         }
 
         ILProcessor il = body.GetILProcessor();
@@ -50,15 +74,5 @@ public partial class ModuleWeaver
         {
             il.InsertBefore(start, instruction);
         }
-
-        // EnterMoveNext returns the previous operation (>= 0); -1 means nothing was entered.
-        Instruction[] Restore(Instruction next) => new[]
-        {
-            Instruction.Create(OpCodes.Ldloc, context),
-            Instruction.Create(OpCodes.Ldc_I4_0),
-            Instruction.Create(OpCodes.Blt, next),
-            Instruction.Create(OpCodes.Ldloc, context),
-            Instruction.Create(OpCodes.Call, hooks.ExitMoveNext),
-        };
     }
 }

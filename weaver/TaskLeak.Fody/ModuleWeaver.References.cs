@@ -31,7 +31,7 @@ internal sealed class HookReferences
         Attach = Import("Attach");
         SuspendFrame = Import("SuspendFrame");
         SuspendWithToken = Import("SuspendWithToken");
-        Complete = Import("Complete");
+        CompleteMoveNext = Import("CompleteMoveNext");
         EnterMoveNext = Import("EnterMoveNext");
         ExitMoveNext = Import("ExitMoveNext");
     }
@@ -45,7 +45,7 @@ internal sealed class HookReferences
     internal MethodReference Attach { get; }
     internal MethodReference SuspendFrame { get; }
     internal MethodReference SuspendWithToken { get; }
-    internal MethodReference Complete { get; }
+    internal MethodReference CompleteMoveNext { get; }
     internal MethodReference EnterMoveNext { get; }
     internal MethodReference ExitMoveNext { get; }
 

@@ -189,20 +189,6 @@ public partial class ModuleWeaver
             }
         }
 
-        foreach (Instruction completion in completions)
-        {
-            // Only a tracked operation calls out: a synchronous completion pays one load and one branch.
-            IlEditing.InsertBefore(body, completion, new[]
-            {
-                Instruction.Create(OpCodes.Ldarg_0),
-                Instruction.Create(OpCodes.Ldfld, operation),
-                Instruction.Create(OpCodes.Brfalse, completion),
-                Instruction.Create(OpCodes.Ldarg_0),
-                Instruction.Create(OpCodes.Ldflda, operation),
-                Instruction.Create(OpCodes.Call, hooks.Complete),
-            });
-        }
-
         WeaveCausalContext(body, hooks, operation, context, completions, exits);
         body.OptimizeMacros();
         summary.AsyncMethods++;

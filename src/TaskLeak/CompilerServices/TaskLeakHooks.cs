@@ -1,3 +1,4 @@
+using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using TaskLeak.Tracking;
@@ -35,25 +36,44 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Suspend(ref int operation, int site, object? awaited)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
+            if (!OperationTracker.Enabled)
+            {
+                return 0;
+            }
+
+            int current = operation;
+            if (current != 0)
+            {
+                OperationTracker.Resuspend(current, site, awaited);
+                return 0;
+            }
+
+            return operation = OperationTracker.Begin(site, awaited, null);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
             return 0;
         }
-
-        int current = operation;
-        if (current != 0)
-        {
-            OperationTracker.Resuspend(current, site, awaited);
-            return 0;
-        }
-
-        return operation = OperationTracker.Begin(site, awaited, null);
     }
 
     /// <summary>Supplies the state-machine box (the builder's Task) for an operation <see cref="Suspend"/> began.</summary>
     /// <param name="operation">The value <see cref="Suspend"/> returned.</param>
     /// <param name="box">The builder's task after the first AwaitUnsafeOnCompleted: the box itself.</param>
-    public static void Attach(int operation, object? box) => OperationTracker.Attach(operation, box);
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Attach(int operation, object? box)
+    {
+        try
+        {
+            OperationTracker.Attach(operation, box);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
+        }
+    }
 
     /// <summary>Before an await suspends a method whose proof is the frame object itself (class state machines).</summary>
     /// <param name="operation">The state machine's operation field.</param>
@@ -63,19 +83,26 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendFrame(ref int operation, int site, object? awaited, object frame)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
-            return;
-        }
+            if (!OperationTracker.Enabled)
+            {
+                return;
+            }
 
-        int current = operation;
-        if (current != 0)
-        {
-            OperationTracker.Resuspend(current, site, awaited);
+            int current = operation;
+            if (current != 0)
+            {
+                OperationTracker.Resuspend(current, site, awaited);
+            }
+            else
+            {
+                operation = OperationTracker.Begin(site, awaited, frame);
+            }
         }
-        else
+        catch (Exception)
         {
-            operation = OperationTracker.Begin(site, awaited, frame);
+            OperationTracker.CountError();
         }
     }
 
@@ -90,25 +117,33 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
-            return;
-        }
+            if (!OperationTracker.Enabled)
+            {
+                return;
+            }
 
-        int current = operation;
-        if (current != 0)
-        {
-            OperationTracker.Resuspend(current, site, awaited);
+            int current = operation;
+            if (current != 0)
+            {
+                OperationTracker.Resuspend(current, site, awaited);
+            }
+            else
+            {
+                object frameToken = token ??= new FrameToken();
+                operation = OperationTracker.Begin(site, awaited, frameToken);
+            }
         }
-        else
+        catch (Exception)
         {
-            object frameToken = token ??= new FrameToken();
-            operation = OperationTracker.Begin(site, awaited, frameToken);
+            OperationTracker.CountError();
         }
     }
 
     /// <summary>Before the builder completes the method (result, exception or cancellation), or an async iterator yields.</summary>
     /// <param name="operation">The state machine's operation field; reset to 0.</param>
+    /// <remarks>Woven by earlier versions, and by the runtime-async weaving; state machines call <see cref="CompleteMoveNext"/>.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Complete(ref int operation)
     {
@@ -116,7 +151,46 @@ public static partial class TaskLeakHooks
         if (current != 0)
         {
             operation = 0;
-            OperationTracker.End(current);
+            try
+            {
+                OperationTracker.End(current, OperationRegistry.CurrentThreadCache);
+            }
+            catch (Exception)
+            {
+                OperationTracker.CountError();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Before the builder completes the method (result, exception or cancellation), or an async iterator yields:
+    /// releases the operation, and restores the operation that was current before this MoveNext entered its own, so
+    /// that the continuations the builder runs inline do not see it as their parent. The caller then forgets
+    /// <paramref name="context"/> (sets it to -1): the <c>ret</c> that follows has nothing left to restore.
+    /// </summary>
+    /// <param name="operation">The state machine's operation field; reset to 0.</param>
+    /// <param name="context">What <see cref="EnterMoveNext"/> returned, or -1 when MoveNext entered nothing.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void CompleteMoveNext(ref int operation, int context)
+    {
+        try
+        {
+            OperationRegistry.ThreadCache? cache = OperationRegistry.CurrentThreadCache;
+            int current = operation;
+            if (current != 0)
+            {
+                operation = 0;
+                OperationTracker.End(current, cache);
+            }
+
+            if (context != OperationContext.NotEntered)
+            {
+                (cache ?? OperationRegistry.Cache).Current = context;
+            }
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
         }
     }
 

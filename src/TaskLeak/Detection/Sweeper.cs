@@ -82,7 +82,7 @@ internal static class Sweeper
         lock (s_sweepLock)
         {
             var check = new StallCheck(Clock.NowMilliseconds(), threshold);
-            OperationRegistry.VisitLive((int _, int generation, ref Slot slot) => check.Observe(ref slot, generation));
+            OperationRegistry.VisitLive((int _, int generation, int site, ref Slot slot) => check.Observe(ref slot, site, generation));
             return check.ToGroups();
         }
     }
