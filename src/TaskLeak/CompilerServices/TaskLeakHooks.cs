@@ -15,7 +15,9 @@ namespace TaskLeak.CompilerServices;
 /// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
 /// tracked before it was switched off still completes normally. The weaver tests the operation field inline before
 /// <see cref="Complete"/>, <see cref="EnterMoveNext"/> and <see cref="ExitMoveNext"/> (which still accept the untracked
-/// values), and no hook is inlined: a woven MoveNext keeps the size and frame of the original.
+/// values), and no hook is inlined: a woven MoveNext keeps the size and frame of the original. Each hook is a
+/// try/catch around one call to its body (<see cref="OperationTracker"/>), which keeps the body free of exception
+/// handling and its locals in registers.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class TaskLeakHooks
@@ -38,19 +40,7 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            if (!OperationTracker.Enabled)
-            {
-                return 0;
-            }
-
-            int current = operation;
-            if (current != 0)
-            {
-                OperationTracker.Resuspend(current, site, awaited);
-                return 0;
-            }
-
-            return operation = OperationTracker.Begin(site, awaited, null);
+            return OperationTracker.Suspend(ref operation, site, awaited, null);
         }
         catch (Exception)
         {
@@ -85,20 +75,7 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            if (!OperationTracker.Enabled)
-            {
-                return;
-            }
-
-            int current = operation;
-            if (current != 0)
-            {
-                OperationTracker.Resuspend(current, site, awaited);
-            }
-            else
-            {
-                operation = OperationTracker.Begin(site, awaited, frame);
-            }
+            OperationTracker.Suspend(ref operation, site, awaited, frame);
         }
         catch (Exception)
         {
@@ -119,21 +96,7 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            if (!OperationTracker.Enabled)
-            {
-                return;
-            }
-
-            int current = operation;
-            if (current != 0)
-            {
-                OperationTracker.Resuspend(current, site, awaited);
-            }
-            else
-            {
-                object frameToken = token ??= new FrameToken();
-                operation = OperationTracker.Begin(site, awaited, frameToken);
-            }
+            OperationTracker.Suspend(ref operation, site, awaited, operation == 0 && OperationTracker.Enabled ? token ??= new FrameToken() : null);
         }
         catch (Exception)
         {
@@ -147,18 +110,13 @@ public static partial class TaskLeakHooks
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Complete(ref int operation)
     {
-        int current = operation;
-        if (current != 0)
+        try
         {
-            operation = 0;
-            try
-            {
-                OperationTracker.End(current, OperationRegistry.CurrentThreadCache);
-            }
-            catch (Exception)
-            {
-                OperationTracker.CountError();
-            }
+            OperationTracker.CompleteMoveNext(ref operation, OperationContext.NotEntered);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
         }
     }
 
@@ -175,18 +133,7 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationRegistry.ThreadCache? cache = OperationRegistry.CurrentThreadCache;
-            int current = operation;
-            if (current != 0)
-            {
-                operation = 0;
-                OperationTracker.End(current, cache);
-            }
-
-            if (context != OperationContext.NotEntered)
-            {
-                (cache ?? OperationRegistry.Cache).Current = context;
-            }
+            OperationTracker.CompleteMoveNext(ref operation, context);
         }
         catch (Exception)
         {

@@ -7,8 +7,8 @@ using TaskLeak.Configuration;
 namespace TaskLeak.Tracking;
 
 /// <summary>
-/// What the hooks do once they know an operation is suspending: fill its slot. Never throws, never locks on the fast
-/// path. The hooks (one call from woven code each) catch; these bodies are inlined into them.
+/// The hooks' bodies: fill a slot when an operation suspends, free it when it completes. Never locks on the fast
+/// path; the hooks catch whatever escapes (a bug, or an allocation failure on a slow path).
 /// </summary>
 internal static class OperationTracker
 {
@@ -21,6 +21,46 @@ internal static class OperationTracker
     internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
 
     internal static void CountError() => Interlocked.Increment(ref s_internalErrors);
+
+    /// <summary>
+    /// Before an await suspends: the first suspension begins the operation (with its <paramref name="proof"/>, or
+    /// pending its box when null), a later one moves it to the new site. Returns the operation only when it began.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int Suspend(ref int operation, int site, object? awaited, object? proof)
+    {
+        if (!Enabled)
+        {
+            return 0;
+        }
+
+        int current = operation;
+        if (current != 0)
+        {
+            Resuspend(current, site, awaited);
+            return 0;
+        }
+
+        return operation = Begin(site, awaited, proof);
+    }
+
+    /// <summary>The operation completes: releases it and, when MoveNext entered it, restores the thread's previous operation.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void CompleteMoveNext(ref int operation, int context)
+    {
+        OperationRegistry.ThreadCache? cache = OperationRegistry.CurrentThreadCache;
+        int current = operation;
+        if (current != 0)
+        {
+            operation = 0;
+            End(current, cache);
+        }
+
+        if (context != OperationContext.NotEntered)
+        {
+            (cache ?? OperationRegistry.Cache).Current = context;
+        }
+    }
 
     /// <summary>
     /// First suspension. With a <paramref name="proof"/> (the frame, or its token) the slot is tracked at once;
@@ -45,7 +85,7 @@ internal static class OperationTracker
         int self = index + 1;
         chunk.Sites[i] = site;
         slot.FirstSite = site;
-        slot.SuspendedAt = Clock.NowMilliseconds();
+        slot.SuspendedAt = Clock.CoarseMilliseconds();
         if (TrackingPolicy.ShouldCaptureStack(site, cache))
         {
             // A free slot holds no stack (its release cleared it), so only a capture is written.
@@ -114,7 +154,7 @@ internal static class OperationTracker
         OperationRegistry.Release(operation - 1, cache);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Attach(int operation, object? box) => OperationRegistry.Attach(operation - 1, box);
 
     /// <summary>The parent is running on this thread, so its slot is live; its generation makes the link survive slot reuse.</summary>

@@ -59,6 +59,15 @@ internal static class SiteRegistry
         return false;
     }
 
+    /// <summary>Parses every registered table now (reports parse a table the first time they need one of its rows).</summary>
+    internal static void ParseAll()
+    {
+        foreach (ModuleTable module in Volatile.Read(ref s_modules))
+        {
+            _ = module.Get(0);
+        }
+    }
+
     /// <summary>One more than the largest site id handed out so far.</summary>
     internal static int IdLimit => Volatile.Read(ref s_nextId);
 

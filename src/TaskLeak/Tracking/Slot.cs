@@ -87,7 +87,7 @@ internal readonly struct ProvenOperation
 
     /// <summary>For tests and the ledger's own bookkeeping: an operation described field by field.</summary>
     internal ProvenOperation(int slot, int generation, int site, int awaits, int awaitsGeneration, int parent, int parentGeneration,
-        int parentSite, Type? targetType, int origin = 0)
+        int parentSite, Type? targetType, int origin = 0, object? creationStack = null)
     {
         Slot = slot;
         Generation = generation;
@@ -102,7 +102,7 @@ internal readonly struct ProvenOperation
         Origin = origin;
         Scope = 0;
         SuspendedAt = 0;
-        CreationStack = null;
+        CreationStack = creationStack;
     }
 
     public int Slot { get; }
