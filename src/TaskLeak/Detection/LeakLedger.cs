@@ -442,9 +442,16 @@ internal static class LeakLedger
         {
             Count++;
             Awaiters += awaiters;
-            if (_creationStack is null && op.CreationStack is StackTrace stack)
+            if (_creationStack is null)
             {
-                _creationStack = Reporting.StackFormatter.Format(stack);
+                if (op.CreationStack is StackTrace stack)
+                {
+                    _creationStack = Reporting.StackFormatter.Format(stack);
+                }
+                else
+                {
+                    SiteRegistry.RearmCaptures(op.FirstSite);
+                }
             }
 
             _targetType ??= op.TargetType;
