@@ -31,9 +31,8 @@ internal sealed class HookReferences
         Attach = Import("Attach");
         SuspendFrame = Import("SuspendFrame");
         SuspendWithToken = Import("SuspendWithToken");
-        CompleteMoveNext = Import("CompleteMoveNext");
-        EnterMoveNext = Import("EnterMoveNext");
-        ExitMoveNext = Import("ExitMoveNext");
+        Complete = Import("Complete");
+        EnterOperation = Import("EnterOperation");
     }
 
     internal TypeReference Int32 { get; }
@@ -45,9 +44,8 @@ internal sealed class HookReferences
     internal MethodReference Attach { get; }
     internal MethodReference SuspendFrame { get; }
     internal MethodReference SuspendWithToken { get; }
-    internal MethodReference CompleteMoveNext { get; }
-    internal MethodReference EnterMoveNext { get; }
-    internal MethodReference ExitMoveNext { get; }
+    internal MethodReference Complete { get; }
+    internal MethodReference EnterOperation { get; }
 
     internal MethodReference Import(string name, int parameterCount = -1)
     {

@@ -14,8 +14,8 @@ namespace TaskLeak.CompilerServices;
 /// reach the registry: an operation is registered at its first real suspension only. The kill switch
 /// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
 /// tracked before it was switched off still completes normally. The weaver tests the operation field inline before
-/// <see cref="Complete"/>, <see cref="EnterMoveNext"/> and <see cref="ExitMoveNext"/> (which still accept the untracked
-/// values), and no hook is inlined: a woven MoveNext keeps the size and frame of the original. Each hook is a
+/// <see cref="EnterOperation"/> and <see cref="Complete"/> (which still accept 0), and no hook is inlined: a woven
+/// MoveNext that never suspends pays two loads and branches, and keeps the size and frame of the original. Each hook is a
 /// try/catch around one call to its body (<see cref="OperationTracker"/>), which keeps the body free of exception
 /// handling and its locals in registers.
 /// </remarks>
@@ -104,15 +104,17 @@ public static partial class TaskLeakHooks
         }
     }
 
-    /// <summary>Before the builder completes the method (result, exception or cancellation), or an async iterator yields.</summary>
+    /// <summary>
+    /// Before the builder completes the method (result, exception or cancellation), or an async iterator yields:
+    /// releases the operation and restores the thread's previous current operation (<see cref="EnterOperation"/>).
+    /// </summary>
     /// <param name="operation">The state machine's operation field; reset to 0.</param>
-    /// <remarks>Woven by earlier versions, and by the runtime-async weaving; state machines call <see cref="CompleteMoveNext"/>.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Complete(ref int operation)
     {
         try
         {
-            OperationTracker.CompleteMoveNext(ref operation, OperationContext.NotEntered);
+            OperationTracker.Complete(ref operation);
         }
         catch (Exception)
         {
@@ -121,19 +123,17 @@ public static partial class TaskLeakHooks
     }
 
     /// <summary>
-    /// Before the builder completes the method (result, exception or cancellation), or an async iterator yields:
-    /// releases the operation, and restores the operation that was current before this MoveNext entered its own, so
-    /// that the continuations the builder runs inline do not see it as their parent. The caller then forgets
-    /// <paramref name="context"/> (sets it to -1): the <c>ret</c> that follows has nothing left to restore.
+    /// At the start of a woven MoveNext whose operation field is not 0 (a resumption of a tracked operation): the
+    /// operation becomes the thread's current one (the causal parent of operations that first suspend while it runs)
+    /// until the run suspends again or completes, whose hooks restore the previous one.
     /// </summary>
-    /// <param name="operation">The state machine's operation field; reset to 0.</param>
-    /// <param name="context">What <see cref="EnterMoveNext"/> returned, or -1 when MoveNext entered nothing.</param>
+    /// <param name="operation">The state machine's operation field.</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void CompleteMoveNext(ref int operation, int context)
+    public static void EnterOperation(int operation)
     {
         try
         {
-            OperationTracker.CompleteMoveNext(ref operation, context);
+            OperationTracker.Enter(operation);
         }
         catch (Exception)
         {
@@ -142,9 +142,9 @@ public static partial class TaskLeakHooks
     }
 
     /// <summary>
-    /// At the start of every woven MoveNext: when it resumes a tracked operation, that operation becomes the current
-    /// one on this thread (the causal parent of operations that first suspend while it runs).
-    /// Returns the value to hand to <see cref="ExitMoveNext"/> on every exit.
+    /// The pairing woven by earlier versions (and still accepted): at the start of every MoveNext; when it resumes a
+    /// tracked operation, that operation becomes the current one on this thread. Returns the value to hand to
+    /// <see cref="ExitMoveNext"/> on every exit.
     /// </summary>
     /// <param name="operation">The state machine's operation field (0 on a first run or when untracked).</param>
     [MethodImpl(MethodImplOptions.NoInlining)]

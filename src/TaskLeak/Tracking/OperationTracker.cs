@@ -44,21 +44,31 @@ internal static class OperationTracker
         return operation = Begin(site, awaited, proof);
     }
 
-    /// <summary>The operation completes: releases it and, when MoveNext entered it, restores the thread's previous operation.</summary>
+    /// <summary>
+    /// At the start of a MoveNext that resumes <paramref name="operation"/>: it becomes the thread's current operation
+    /// (the causal parent of operations that first suspend meanwhile) and the previous one is saved in its slot, to be
+    /// restored by the next hook this run reaches: a suspension or the completion. A run that entered its operation
+    /// always reaches one of them (it leaves MoveNext only by suspending or completing; exceptions are handed to the
+    /// builder), and a run that did not (a first run) found the operation 0 and reaches neither with it non-zero.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void CompleteMoveNext(ref int operation, int context)
+    internal static void Enter(int operation)
     {
-        OperationRegistry.ThreadCache? cache = OperationRegistry.CurrentThreadCache;
+        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        slot.SavedContext = cache.Current + 1;
+        cache.Current = operation;
+    }
+
+    /// <summary>The operation completes: it stops being the thread's current operation and its slot is freed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Complete(ref int operation)
+    {
         int current = operation;
         if (current != 0)
         {
             operation = 0;
-            End(current, cache);
-        }
-
-        if (context != OperationContext.NotEntered)
-        {
-            (cache ?? OperationRegistry.Cache).Current = context;
+            End(current, OperationRegistry.CurrentThreadCache);
         }
     }
 
@@ -93,6 +103,7 @@ internal static class OperationTracker
         }
 
         slot.Resumptions = 0;
+        slot.SavedContext = 0;
         slot.Owner = cache.Id;
         int parent = cache.Current;
         if (parent > 0 && parent != self)
@@ -120,7 +131,10 @@ internal static class OperationTracker
         return self;
     }
 
-    /// <summary>A later suspension of an operation already tracked: its current site changes, its resumption count grows.</summary>
+    /// <summary>
+    /// A later suspension of an operation already tracked: its current site changes, its resumption count grows, and
+    /// the thread's previous current operation is back (<see cref="Enter"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Resuspend(int operation, int site, object? awaited)
     {
@@ -130,23 +144,40 @@ internal static class OperationTracker
         ref Slot slot = ref chunk.Slots[i];
         chunk.Sites[i] = site;
         slot.Resumptions++;
-        if (awaited is null)
+        int saved = slot.SavedContext;
+        if (awaited is null && saved == 0)
         {
             slot.TargetType = null;
             slot.Awaits = 0;
+            return;
         }
-        else
+
+        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        if (saved != 0)
         {
-            Describe(ref slot, OperationRegistry.Cache, awaited, operation);
+            slot.SavedContext = 0;
+            cache.Current = saved - 1;
         }
+
+        Describe(ref slot, cache, awaited, operation);
     }
 
-    /// <summary>The operation completed: it stops being this thread's current operation and its slot is freed.</summary>
+    /// <summary>
+    /// The operation completed: the thread's previous current operation is back (when a MoveNext entered it), or at
+    /// least this one stops being current, so that continuations SetResult runs inline do not see a released slot as
+    /// their parent; then its slot is freed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void End(int operation, OperationRegistry.ThreadCache? cache)
     {
-        // Continuations that SetResult runs inline must not see a released slot as their causal parent.
-        if (cache is not null && cache.Current == operation)
+        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        int saved = slot.SavedContext;
+        if (saved != 0)
+        {
+            slot.SavedContext = 0;
+            (cache ??= OperationRegistry.Cache).Current = saved - 1;
+        }
+        else if (cache is not null && cache.Current == operation)
         {
             cache.Current = 0;
         }
@@ -154,7 +185,7 @@ internal static class OperationTracker
         OperationRegistry.Release(operation - 1, cache);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Attach(int operation, object? box) => OperationRegistry.Attach(operation - 1, box);
 
     /// <summary>The parent is running on this thread, so its slot is live; its generation makes the link survive slot reuse.</summary>

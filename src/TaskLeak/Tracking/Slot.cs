@@ -42,6 +42,12 @@ internal struct Slot
     /// </summary>
     public int EarlyState;
 
+    /// <summary>
+    /// While a MoveNext that entered this operation runs (<see cref="OperationTracker.Enter"/>): one more than the
+    /// thread's previous current operation, restored when it suspends again or completes; else 0.
+    /// </summary>
+    public int SavedContext;
+
     /// <summary>Later suspensions so far; written by the owner only. The stalled tier compares it across checks.</summary>
     public int Resumptions;
 
