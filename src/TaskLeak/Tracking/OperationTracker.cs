@@ -29,11 +29,8 @@ internal static class OperationTracker
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static int Suspend(ref int operation, int site, object? awaited, object? proof)
     {
-        if (!Enabled)
-        {
-            return 0;
-        }
-
+        // An operation tracked before the kill switch was thrown stays tracked until it completes, and its
+        // resuspension still restores the thread's previous current operation (Enter).
         int current = operation;
         if (current != 0)
         {
@@ -41,7 +38,7 @@ internal static class OperationTracker
             return 0;
         }
 
-        return operation = Begin(site, awaited, proof);
+        return Enabled ? operation = Begin(site, awaited, proof) : 0;
     }
 
     /// <summary>
