@@ -164,6 +164,13 @@ public static class AwaitShapes
         return await gate + 1;
     }
 
+    /// <summary>A using declaration: its implicit DisposeAsync runs in hidden code after the block's last statement.</summary>
+    public static async Task<int> UsingDeclarationAsync(Task<int> gate)
+    {
+        await using var resource = new GatedResource(gate); // await:UsingDeclaration
+        return resource.Value + 1;
+    }
+
     public static async Task<int> CustomAwaitableAsync(Task<int> gate)
     {
         return await new GateAwaitable(gate) + 1; // await:CustomAwaitable
@@ -189,6 +196,14 @@ public readonly struct GateAwaitable(Task<int> gate)
 
         public void OnCompleted(Action continuation) => inner.OnCompleted(continuation);
     }
+}
+
+/// <summary>Disposes by waiting for its gate, without an async method of its own.</summary>
+public sealed class GatedResource(Task<int> gate) : IAsyncDisposable
+{
+    public int Value => 41;
+
+    public ValueTask DisposeAsync() => new(gate);
 }
 
 /// <summary>A class made awaitable by a GetAwaiter extension method.</summary>

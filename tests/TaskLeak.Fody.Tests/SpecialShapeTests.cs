@@ -101,6 +101,19 @@ public class SpecialShapeTests(Build build)
         }), "the captured task is the child's box: the chain is one leak rooted at the child");
     }
 
+    [Test]
+    public void The_implicit_DisposeAsync_of_a_using_declaration_is_reported_at_the_declaration()
+    {
+        StartUsingDeclarationAndDrop();
+
+        TaskLeakGroup leak = TaskLeakDetector.DetectNow().Leaks.Single();
+
+        Assert.That(leak.Method, Is.EqualTo("AssemblyToProcess.AwaitShapes.UsingDeclarationAsync"));
+        Assert.That(leak.AwaitSite, Is.EqualTo("AwaitShapes.cs:" + WovenAssemblies.LineOf("AwaitShapes.cs", "await:UsingDeclaration")),
+            "not the block's last statement, which the hidden disposal code follows");
+        Assert.That(leak.WaitTarget, Is.EqualTo("GatedResource.DisposeAsync() (GatedResource)"));
+    }
+
     [TestCase("await:Yield", "Task.Yield()")]
     [TestCase("await:ConfigureAwaitChild", "AwaitShapes.ChildAsync(\u2026).ConfigureAwait(false)")]
     [TestCase("await:Semaphore", "SemaphoreSlim.WaitAsync()")]
@@ -157,6 +170,10 @@ public class SpecialShapeTests(Build build)
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void StartSemaphoreAndDrop() =>
         WovenAssemblies.Call(build, "AwaitShapes", "SemaphoreAsync", new SemaphoreSlim(0), Task.FromResult(0));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StartUsingDeclarationAndDrop() =>
+        WovenAssemblies.Call(build, "AwaitShapes", "UsingDeclarationAsync", new TaskCompletionSource<int>().Task);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void StartConfigureAwaitChainAndDrop() =>

@@ -63,8 +63,12 @@ public partial class ModuleWeaver
             target = CSharpNames.Type(generic.GenericArguments[0]);
         }
 
-        SequencePoint? point = FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall)
-            ?? DisposalPoint(method.MoveNext, stack, getAwaiter is null ? null : ValueProducer(stack, body, getAwaiter, 0));
+        // An implicit DisposeAsync sits in hidden code after the block it disposes: walking back from it reaches the
+        // block's last statement (one line, so it looks certain); the statement that acquired the object is the answer.
+        Instruction? disposed = getAwaiter is null ? null : ValueProducer(stack, body, getAwaiter, 0);
+        SequencePoint? point = (IsInHiddenCode(method.MoveNext, disposed) ? DisposalPoint(method.MoveNext, stack, disposed) : null)
+            ?? FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall)
+            ?? DisposalPoint(method.MoveNext, stack, disposed);
         var row = new SiteRow
         {
             Kind = 'A',
@@ -362,6 +366,20 @@ public partial class ModuleWeaver
         }
 
         return null;
+    }
+
+    /// <summary>Whether the statement <paramref name="instruction"/> belongs to (the last sequence point at or before it) is hidden.</summary>
+    private static bool IsInHiddenCode(MethodDefinition method, Instruction? instruction)
+    {
+        for (Instruction? current = instruction; current is not null; current = current.Previous)
+        {
+            if (method.DebugInformation.GetSequencePoint(current) is { } point)
+            {
+                return point.IsHidden;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
