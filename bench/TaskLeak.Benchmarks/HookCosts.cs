@@ -137,14 +137,15 @@ public class HookCosts
         return previous;
     }
 
-    /// <summary>Begin's slot work: Rent from the thread cache, set the proof, publish, Release (CAS, clear, recycle).</summary>
+    /// <summary>Begin's slot work: Rent from the thread cache, set the proof, publish, Release (store, recycle).</summary>
     [Benchmark]
     public int RentPublishRelease()
     {
         int index = OperationRegistry.Rent(OperationRegistry.Cache);
-        ref Slot slot = ref OperationRegistry.At(index);
-        slot.Proof.Target = s_box;
-        OperationRegistry.Publish(ref slot, OperationRegistry.Tracked);
+        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+        int i = index & OperationRegistry.ChunkMask;
+        chunk.Proofs[i].Target = s_box;
+        OperationRegistry.Publish(chunk, i, OperationRegistry.Tracked);
         OperationRegistry.Release(index);
         return index;
     }
@@ -174,16 +175,15 @@ public class HookCosts
     [Benchmark]
     public object? AsyncLocalRead() => s_local.Value;
 
-    /// <summary>One long weak handle read (the awaited-link scan does up to four).</summary>
+    /// <summary>One long weak handle read (the awaited-link check does one when the newest operation is tracked).</summary>
     [Benchmark]
     public object? HandleRead() => _read.Target;
 
-    /// <summary>Proof re-target and reset: Begin sets the slot's handle, Release clears it.</summary>
+    /// <summary>Proof re-target: Begin (or Attach) sets the slot's handle; nothing clears it.</summary>
     [Benchmark]
     public int HandleRetarget()
     {
         _retarget.Target = s_box;
-        _retarget.Target = null;
         return 0;
     }
 

@@ -38,7 +38,7 @@ public class ConfigurationTests
         Assert.That(options.SampleRate, Is.EqualTo(1));
         Assert.That(options.CreationStacks, Is.EqualTo(CreationStackMode.Sampled));
         Assert.That(options.CreationStacksPerSite, Is.EqualTo(8));
-        Assert.That(options.CreationStackSampleRate, Is.EqualTo(4096));
+        Assert.That(options.CreationStackSampleRate, Is.EqualTo(65536));
         Assert.That(options.StalledThreshold, Is.Null);
         Assert.That(options.GrowingSiteSweeps, Is.EqualTo(5));
         Assert.That(options.GrowingSiteMinimumIncrease, Is.EqualTo(100));
@@ -228,6 +228,41 @@ public class ConfigurationTests
         thread.Join();
 
         Assert.That(captured, Is.EqualTo(new[] { true, true, true, false, false, true, false, false, true, false, false }));
+    }
+
+    [Test]
+    public void A_leak_reported_without_a_stack_makes_its_site_capture_stacks_again()
+    {
+        int site = TestSites.Register("Rearm", 1);
+        TaskLeakDetector.Configure(o =>
+        {
+            o.CreationStacks = CreationStackMode.Sampled;
+            o.CreationStacksPerSite = 1;
+            o.CreationStackSampleRate = int.MaxValue;
+        });
+        string? stackless = "not run", again = null;
+        var thread = new Thread(() =>
+        {
+            // The site's one initial stack, and this new thread's first sampled one, go to operations that complete.
+            for (int i = 0; i < 2; i++)
+            {
+                var frame = new object();
+                int completed = 0;
+                TaskLeakHooks.SuspendFrame(ref completed, site, null, frame);
+                TaskLeakHooks.Complete(ref completed);
+                GC.KeepAlive(frame);
+            }
+
+            TestSites.DropFrame(site);
+            stackless = TaskLeakDetector.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
+            TestSites.DropFrame(site);
+            again = TaskLeakDetector.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.That(stackless, Is.Null, "the first leak had no stack");
+        Assert.That(again, Does.Contain(nameof(TestSites.DropFrame)), "its report re-armed the site: the next leak brought one");
     }
 
     [Test]

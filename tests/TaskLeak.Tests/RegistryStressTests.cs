@@ -144,6 +144,126 @@ public class RegistryStressTests
         Assert.That(heapAfter - heapBefore, Is.LessThan(8L << 20), "memory back to baseline");
     }
 
+    /// <summary>
+    /// The box strategy's race for real: the first continuation resumes and completes the operation on another thread
+    /// while the suspending thread attaches the box, with varying overlap, under concurrent sweeps and GCs. Nothing may be
+    /// reported but the planted leaks, every slot must come back, and the race must actually have been run.
+    /// </summary>
+    [Test]
+    public void Completions_racing_Attach_on_another_thread_free_every_slot_and_never_report()
+    {
+        int pairs = Math.Max(1, Environment.ProcessorCount / 2);
+        const int Handoffs = 100_000;
+        const int PlantedPerPair = 50;
+        int live = TestSites.Register("RaceLive", 1);
+        int planted = TestSites.Register("RacePlanted", pairs * PlantedPerPair);
+        TaskLeakDetector.DetectNow();
+        TaskLeakDetector.Reset();
+        int capacityBefore = OperationRegistry.Capacity;
+        int errorsBefore = TaskLeakDetector.InternalErrors;
+        long racedBefore = OperationRegistry.RacedAttaches;
+        var plantedMethods = new HashSet<string>(Enumerable.Range(0, pairs * PlantedPerPair).Select(i => TestSites.Method("RacePlanted", i)));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var mailboxes = new int[pairs * 16];
+        var threads = new List<Thread>();
+        using var done = new CountdownEvent(pairs);
+        for (int p = 0; p < pairs; p++)
+        {
+            int pair = p;
+            threads.Add(new Thread(() =>
+            {
+                ref int mailbox = ref mailboxes[pair * 16];
+                for (int n = 0; n < Handoffs; n++)
+                {
+                    if (n % (Handoffs / PlantedPerPair) == 7)
+                    {
+                        DropBox(planted + (pair * PlantedPerPair) + (n / (Handoffs / PlantedPerPair)));
+                    }
+
+                    var box = new object();
+                    int operation = 0;
+                    int first = TaskLeakHooks.Suspend(ref operation, live, null);
+                    Volatile.Write(ref mailbox, first);
+                    Thread.SpinWait(n & 15);
+                    TaskLeakHooks.Attach(first, box);
+                    var wait = new SpinWait();
+                    while (Volatile.Read(ref mailbox) != 0)
+                    {
+                        wait.SpinOnce(sleep1Threshold: -1);
+                    }
+
+                    GC.KeepAlive(box);
+                }
+
+                Volatile.Write(ref mailbox, -1);
+                done.Signal();
+            }));
+            threads.Add(new Thread(() =>
+            {
+                ref int mailbox = ref mailboxes[pair * 16];
+                int n = 0;
+                while (true)
+                {
+                    int operation;
+                    var wait = new SpinWait();
+                    while ((operation = Volatile.Read(ref mailbox)) == 0)
+                    {
+                        wait.SpinOnce(sleep1Threshold: -1);
+                    }
+
+                    if (operation < 0)
+                    {
+                        return;
+                    }
+
+                    Thread.SpinWait((n++ * 7) & 15);
+                    TaskLeakHooks.Complete(ref operation);
+                    Volatile.Write(ref mailbox, 0);
+                }
+            }));
+        }
+
+        int sweeps = 0;
+        threads.Add(new Thread(() =>
+        {
+            while (!done.Wait(1))
+            {
+                Sweeper.SweepNow();
+                if (++sweeps % 8 == 0)
+                {
+                    GC.Collect(0);
+                }
+            }
+        }));
+
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TestContext.Progress.WriteLine($"{pairs} pairs x {Handoffs} handoffs in {started.Elapsed.TotalSeconds:F1} s: " +
+            $"{OperationRegistry.RacedAttaches - racedBefore} completions raced their Attach, {sweeps} sweeps");
+
+        Assert.That(TaskLeakDetector.InternalErrors, Is.EqualTo(errorsBefore));
+        Assert.That(OperationRegistry.RacedAttaches - racedBefore, Is.Positive, "some completions really ran before their Attach, on the other thread");
+        Assert.That(sweeps, Is.GreaterThan(1), "sweeps ran concurrently");
+        Assert.That(report.Leaks.Select(g => g.Method), Is.EquivalentTo(plantedMethods), "exactly the planted leaks, each once");
+        Assert.That(report.Leaks.All(g => g.Count == 1));
+        Assert.That(TaskLeakDetector.PendingCount, Is.Zero, "every raced slot was freed by one side");
+        Assert.That(OperationRegistry.Capacity - capacityBefore, Is.LessThan(4_096), "slots recycle");
+        TaskLeakDetector.Reset();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DropBox(int site) => TestSites.SuspendBox(site, null, out _);
+
     private static void Work(int thread, int live, int planted)
     {
         int plantEvery = OperationsPerThread / PlantedPerThread;

@@ -32,8 +32,7 @@ internal sealed class HookReferences
         SuspendFrame = Import("SuspendFrame");
         SuspendWithToken = Import("SuspendWithToken");
         Complete = Import("Complete");
-        EnterMoveNext = Import("EnterMoveNext");
-        ExitMoveNext = Import("ExitMoveNext");
+        EnterOperation = Import("EnterOperation");
     }
 
     internal TypeReference Int32 { get; }
@@ -46,8 +45,7 @@ internal sealed class HookReferences
     internal MethodReference SuspendFrame { get; }
     internal MethodReference SuspendWithToken { get; }
     internal MethodReference Complete { get; }
-    internal MethodReference EnterMoveNext { get; }
-    internal MethodReference ExitMoveNext { get; }
+    internal MethodReference EnterOperation { get; }
 
     internal MethodReference Import(string name, int parameterCount = -1)
     {

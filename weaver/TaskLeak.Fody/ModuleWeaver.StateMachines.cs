@@ -38,15 +38,8 @@ public partial class ModuleWeaver
         var stack = new IlStack(body);
         var awaits = new List<AwaitSite>();
         var completions = new List<Instruction>();
-        var exits = new List<Instruction>();
         foreach (Instruction instruction in body.Instructions)
         {
-            if (instruction.OpCode.Code == Code.Ret)
-            {
-                exits.Add(instruction);
-                continue;
-            }
-
             if (instruction.OpCode.Code is not (Code.Call or Code.Callvirt) || instruction.Operand is not MethodReference callee)
             {
                 continue;
@@ -113,9 +106,6 @@ public partial class ModuleWeaver
             awaited = new VariableDefinition(hooks.Object);
             body.Variables.Add(awaited);
         }
-
-        var context = new VariableDefinition(hooks.Int32);
-        body.Variables.Add(context);
 
         VariableDefinition? first = null;
         if (strategy == ProofStrategy.Box)
@@ -189,17 +179,7 @@ public partial class ModuleWeaver
             }
         }
 
-        foreach (Instruction completion in completions)
-        {
-            IlEditing.InsertBefore(body, completion, new[]
-            {
-                Instruction.Create(OpCodes.Ldarg_0),
-                Instruction.Create(OpCodes.Ldflda, operation),
-                Instruction.Create(OpCodes.Call, hooks.Complete),
-            });
-        }
-
-        WeaveCausalContext(body, hooks, operation, context, completions, exits);
+        WeaveCausalContext(body, hooks, operation, completions);
         body.OptimizeMacros();
         summary.AsyncMethods++;
         summary.AwaitSites += awaits.Count;

@@ -1,3 +1,4 @@
+using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using TaskLeak.Tracking;
@@ -12,7 +13,11 @@ namespace TaskLeak.CompilerServices;
 /// Every hook is safe to call from any thread and never throws into user code. Synchronous completions never
 /// reach the registry: an operation is registered at its first real suspension only. The kill switch
 /// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
-/// tracked before it was switched off still completes normally.
+/// tracked before it was switched off still completes normally. The weaver tests the operation field inline before
+/// <see cref="EnterOperation"/> and <see cref="Complete"/> (which still accept 0), and no hook is inlined: a woven
+/// MoveNext that never suspends pays two loads and branches, and keeps the size and frame of the original. Each hook is a
+/// try/catch around one call to its body (<see cref="OperationTracker"/>), which keeps the body free of exception
+/// handling and its locals in registers.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class TaskLeakHooks
@@ -30,50 +35,51 @@ public static partial class TaskLeakHooks
     /// <param name="operation">The state machine's operation field.</param>
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Suspend(ref int operation, int site, object? awaited)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
+            return OperationTracker.Suspend(ref operation, site, awaited, null);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
             return 0;
         }
-
-        int current = operation;
-        if (current != 0)
-        {
-            OperationTracker.Resuspend(current, site, awaited);
-            return 0;
-        }
-
-        return operation = OperationTracker.Begin(site, awaited, null);
     }
 
     /// <summary>Supplies the state-machine box (the builder's Task) for an operation <see cref="Suspend"/> began.</summary>
     /// <param name="operation">The value <see cref="Suspend"/> returned.</param>
     /// <param name="box">The builder's task after the first AwaitUnsafeOnCompleted: the box itself.</param>
-    public static void Attach(int operation, object? box) => OperationTracker.Attach(operation, box);
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Attach(int operation, object? box)
+    {
+        try
+        {
+            OperationTracker.Attach(operation, box);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
+        }
+    }
 
     /// <summary>Before an await suspends a method whose proof is the frame object itself (class state machines).</summary>
     /// <param name="operation">The state machine's operation field.</param>
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
     /// <param name="frame">The state machine instance.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendFrame(ref int operation, int site, object? awaited, object frame)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
-            return;
+            OperationTracker.Suspend(ref operation, site, awaited, frame);
         }
-
-        int current = operation;
-        if (current != 0)
+        catch (Exception)
         {
-            OperationTracker.Resuspend(current, site, awaited);
-        }
-        else
-        {
-            operation = OperationTracker.Begin(site, awaited, frame);
+            OperationTracker.CountError();
         }
     }
 
@@ -85,52 +91,69 @@ public static partial class TaskLeakHooks
     /// <param name="token">The state machine's token field.</param>
     /// <param name="site">The await site id.</param>
     /// <param name="awaited">The awaited object when it is a reference type, else null.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
     {
-        if (!OperationTracker.Enabled)
+        try
         {
-            return;
+            OperationTracker.Suspend(ref operation, site, awaited, operation == 0 && OperationTracker.Enabled ? token ??= new FrameToken() : null);
         }
-
-        int current = operation;
-        if (current != 0)
+        catch (Exception)
         {
-            OperationTracker.Resuspend(current, site, awaited);
-        }
-        else
-        {
-            object frameToken = token ??= new FrameToken();
-            operation = OperationTracker.Begin(site, awaited, frameToken);
-        }
-    }
-
-    /// <summary>Before the builder completes the method (result, exception or cancellation), or an async iterator yields.</summary>
-    /// <param name="operation">The state machine's operation field; reset to 0.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Complete(ref int operation)
-    {
-        int current = operation;
-        if (current != 0)
-        {
-            operation = 0;
-            OperationTracker.End(current);
+            OperationTracker.CountError();
         }
     }
 
     /// <summary>
-    /// At the start of every woven MoveNext: when it resumes a tracked operation, that operation becomes the current
-    /// one on this thread (the causal parent of operations that first suspend while it runs).
-    /// Returns the value to hand to <see cref="ExitMoveNext"/> on every exit.
+    /// Before the builder completes the method (result, exception or cancellation), or an async iterator yields:
+    /// releases the operation and restores the thread's previous current operation (<see cref="EnterOperation"/>).
+    /// </summary>
+    /// <param name="operation">The state machine's operation field; reset to 0.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Complete(ref int operation)
+    {
+        try
+        {
+            OperationTracker.Complete(ref operation);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
+        }
+    }
+
+    /// <summary>
+    /// At the start of a woven MoveNext whose operation field is not 0 (a resumption of a tracked operation): the
+    /// operation becomes the thread's current one (the causal parent of operations that first suspend while it runs)
+    /// until the run suspends again or completes, whose hooks restore the previous one.
+    /// </summary>
+    /// <param name="operation">The state machine's operation field.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void EnterOperation(int operation)
+    {
+        try
+        {
+            OperationTracker.Enter(operation);
+        }
+        catch (Exception)
+        {
+            OperationTracker.CountError();
+        }
+    }
+
+    /// <summary>
+    /// The pairing woven by earlier versions (and still accepted): at the start of every MoveNext; when it resumes a
+    /// tracked operation, that operation becomes the current one on this thread. Returns the value to hand to
+    /// <see cref="ExitMoveNext"/> on every exit.
     /// </summary>
     /// <param name="operation">The state machine's operation field (0 on a first run or when untracked).</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static int EnterMoveNext(int operation) =>
         operation == 0 ? OperationContext.NotEntered : OperationContext.Enter(operation);
 
     /// <summary>On every exit of a woven MoveNext: restores the operation that was current before it.</summary>
     /// <param name="previous">What <see cref="EnterMoveNext"/> returned.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ExitMoveNext(int previous)
     {
         if (previous != OperationContext.NotEntered)

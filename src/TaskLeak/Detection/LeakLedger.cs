@@ -22,11 +22,7 @@ internal static class LeakLedger
     private const int MaxWalk = 1024;
 
     private static readonly object s_lock = new();
-    private static readonly Dictionary<int, Accumulator> s_roots = new();
-    private static readonly BoundedMap s_recentRoots = new(MaxRecent);
-    private static readonly BoundedMap s_recentParents = new(MaxRecent);
-    private static long s_total;
-    private static long s_overflow;
+    private static readonly Book s_book = new(MaxRecent);
 
     internal static long TotalProven
     {
@@ -34,7 +30,7 @@ internal static class LeakLedger
         {
             lock (s_lock)
             {
-                return s_total;
+                return s_book.Total;
             }
         }
     }
@@ -46,13 +42,40 @@ internal static class LeakLedger
         {
             lock (s_lock)
             {
-                return (s_roots.Count, s_recentRoots.Count + s_recentParents.Count);
+                return (s_book.Roots.Count, s_book.RecentRoots.Count + s_book.RecentParents.Count);
             }
         }
     }
 
     /// <summary>Records one sweep's proven operations; returns the groups that grew, with this sweep's counts.</summary>
-    internal static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven)
+    internal static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven) => Record(proven, s_book, s_lock);
+
+    /// <summary>
+    /// Runs the grouping and the report building once on made-up operations and a scratch book (the real one is not
+    /// touched), so that the first real leak of the process does not pay for compiling them.
+    /// </summary>
+    internal static void Warm(object? creationStack)
+    {
+        var proven = new List<ProvenOperation>
+        {
+            new(0, 0, 0, 0, 0, 0, 0, 0, typeof(object), creationStack: creationStack),
+            new(1, 0, 0, 1, 0, 0, 0, 0, typeof(object)),
+            new(2, 0, 0, 0, 0, 2, 0, 0, null, origin: 0),
+            new(3, 0, 0, 0, 0, 0, 0, 0, null),
+        };
+        var book = new Book(16);
+        foreach (TaskLeakGroup group in Record(proven, book, new object()))
+        {
+            _ = group.ToString();
+        }
+
+        foreach (Accumulator acc in book.Roots.Values)
+        {
+            _ = acc.ToGroup(acc.Count).ToString();
+        }
+    }
+
+    private static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven, Book book, object gate)
     {
         long now = Clock.NowMilliseconds();
         int n = proven.Count;
@@ -75,7 +98,7 @@ internal static class LeakLedger
         var down = new int[n];
         var downKind = new AsyncStackFrameKind[n];
         var lateRoot = new int[n];
-        lock (s_lock)
+        lock (gate)
         {
             for (int i = 0; i < n; i++)
             {
@@ -88,7 +111,7 @@ internal static class LeakLedger
                     {
                         down[i] = awaited;
                     }
-                    else if (s_recentRoots.TryGetValue(op.AwaitsKey, out int site))
+                    else if (book.RecentRoots.TryGetValue(op.AwaitsKey, out int site))
                     {
                         lateRoot[i] = site;
                     }
@@ -100,7 +123,7 @@ internal static class LeakLedger
                     {
                         down[i] = child;
                     }
-                    else if (s_recentParents.TryGetValue(op.Key, out int site))
+                    else if (book.RecentParents.TryGetValue(op.Key, out int site))
                     {
                         lateRoot[i] = site;
                     }
@@ -134,7 +157,7 @@ internal static class LeakLedger
                 }
 
                 ProvenOperation root = proven[r];
-                if (lateRoot[r] != 0 && s_roots.TryGetValue(lateRoot[r], out Accumulator? late))
+                if (lateRoot[r] != 0 && book.Roots.TryGetValue(lateRoot[r], out Accumulator? late))
                 {
                     // Stuck on an operation an earlier sweep proved (it sat in a younger generation): more awaiters of that leak.
                     groupOf[r] = late.Site.Id;
@@ -142,20 +165,20 @@ internal static class LeakLedger
                     continue;
                 }
 
-                Accumulator acc = GetAccumulator(root.Site);
+                Accumulator acc = GetAccumulator(book, root.Site);
                 groupOf[r] = acc.Site.Id;
                 acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf));
-                s_total++;
+                book.Total++;
                 grown[acc.Site.Id] = (acc, grown.TryGetValue(acc.Site.Id, out var g) ? g.Count + 1 : 1);
             }
 
             for (int i = 0; i < n; i++)
             {
                 int group = groupOf[rootOf[i]];
-                s_recentRoots.Add(proven[i].Key, group);
+                book.RecentRoots.Add(proven[i].Key, group);
                 if (proven[i].ParentKey != -1)
                 {
-                    s_recentParents.Add(proven[i].ParentKey, group);
+                    book.RecentParents.Add(proven[i].ParentKey, group);
                 }
             }
 
@@ -173,14 +196,14 @@ internal static class LeakLedger
     {
         lock (s_lock)
         {
-            var groups = new List<TaskLeakGroup>(s_roots.Count);
-            foreach (Accumulator acc in s_roots.Values)
+            var groups = new List<TaskLeakGroup>(s_book.Roots.Count);
+            foreach (Accumulator acc in s_book.Roots.Values)
             {
                 groups.Add(acc.ToGroup(acc.Count));
             }
 
             Sort(groups);
-            return new TaskLeakReport(groups, s_overflow);
+            return new TaskLeakReport(groups, s_book.Overflow);
         }
     }
 
@@ -190,7 +213,7 @@ internal static class LeakLedger
         lock (s_lock)
         {
             var groups = new List<TaskLeakGroup>();
-            foreach (Accumulator acc in s_roots.Values)
+            foreach (Accumulator acc in s_book.Roots.Values)
             {
                 int count = acc.CountInScope(scope);
                 if (count > 0)
@@ -208,11 +231,11 @@ internal static class LeakLedger
     {
         lock (s_lock)
         {
-            s_roots.Clear();
-            s_recentRoots.Clear();
-            s_recentParents.Clear();
-            s_total = 0;
-            s_overflow = 0;
+            s_book.Roots.Clear();
+            s_book.RecentRoots.Clear();
+            s_book.RecentParents.Clear();
+            s_book.Total = 0;
+            s_book.Overflow = 0;
         }
     }
 
@@ -314,25 +337,41 @@ internal static class LeakLedger
         return links.ToArray();
     }
 
-    private static Accumulator GetAccumulator(int site)
+    private static Accumulator GetAccumulator(Book book, int site)
     {
-        if (!s_roots.TryGetValue(site, out Accumulator? acc))
+        if (!book.Roots.TryGetValue(site, out Accumulator? acc))
         {
-            if (s_roots.Count >= MaxSites)
+            if (book.Roots.Count >= MaxSites)
             {
-                s_overflow++;
+                book.Overflow++;
                 site = 0;
-                if (s_roots.TryGetValue(0, out acc))
+                if (book.Roots.TryGetValue(0, out acc))
                 {
                     return acc;
                 }
             }
 
             acc = new Accumulator(SiteRegistry.Get(site));
-            s_roots[site] = acc;
+            book.Roots[site] = acc;
         }
 
         return acc;
+    }
+
+    /// <summary>What the ledger remembers: the groups by root site and the recently proven operations.</summary>
+    private sealed class Book
+    {
+        internal Book(int recent)
+        {
+            RecentRoots = new BoundedMap(recent);
+            RecentParents = new BoundedMap(recent);
+        }
+
+        internal Dictionary<int, Accumulator> Roots { get; } = new();
+        internal BoundedMap RecentRoots { get; }
+        internal BoundedMap RecentParents { get; }
+        internal long Total { get; set; }
+        internal long Overflow { get; set; }
     }
 
     private readonly struct ChainLink
@@ -403,9 +442,16 @@ internal static class LeakLedger
         {
             Count++;
             Awaiters += awaiters;
-            if (_creationStack is null && op.CreationStack is StackTrace stack)
+            if (_creationStack is null)
             {
-                _creationStack = Reporting.StackFormatter.Format(stack);
+                if (op.CreationStack is StackTrace stack)
+                {
+                    _creationStack = Reporting.StackFormatter.Format(stack);
+                }
+                else
+                {
+                    SiteRegistry.RearmCaptures(op.FirstSite);
+                }
             }
 
             _targetType ??= op.TargetType;

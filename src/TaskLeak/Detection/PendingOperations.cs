@@ -11,7 +11,7 @@ internal static class PendingOperations
     {
         long now = Clock.NowMilliseconds();
         var bySite = new Dictionary<int, (int Count, long Oldest)>();
-        OperationRegistry.VisitLive((int _, int _, ref Slot slot) =>
+        OperationRegistry.VisitLive((int _, int _, int site, ref Slot slot) =>
         {
             if (scope != 0 && slot.Scope != scope)
             {
@@ -19,7 +19,7 @@ internal static class PendingOperations
             }
 
             long age = Math.Max(0, now - slot.SuspendedAt);
-            bySite[slot.Site] = bySite.TryGetValue(slot.Site, out var seen)
+            bySite[site] = bySite.TryGetValue(site, out var seen)
                 ? (seen.Count + 1, Math.Max(seen.Oldest, age))
                 : (1, age);
         });

@@ -22,7 +22,7 @@ internal sealed class StallCheck
         _thresholdMs = Math.Max(0, (long)threshold.TotalMilliseconds);
     }
 
-    internal void Observe(ref Slot slot, int generation)
+    internal void Observe(ref Slot slot, int site, int generation)
     {
         int resumptions = slot.Resumptions;
         long since;
@@ -44,7 +44,6 @@ internal sealed class StallCheck
         long age = Math.Max(0, _now - since);
         if (age >= _thresholdMs)
         {
-            int site = slot.Site;
             _bySite[site] = _bySite.TryGetValue(site, out var seen) ? (seen.Count + 1, Math.Max(seen.Oldest, age)) : (1, age);
         }
     }

@@ -13,28 +13,49 @@ namespace TaskLeak.Tracking;
 /// so tracking allocates nothing per operation and never roots a task, a box or a target.
 /// </summary>
 /// <remarks>
-/// Slot state is <c>(generation &lt;&lt; 2) | status</c>. The owner of an operation is the only writer while the
-/// status is <see cref="Pending"/> or <see cref="Tracked"/>; the sweeper only claims a <see cref="Tracked"/> slot whose
-/// proof reads null, and it re-reads the state after reading the proof: a completion frees the slot by moving the
-/// state first and clearing the proof second, so "same state before and after, proof null" can only mean the
-/// frame was collected while still suspended.
+/// Slots live in chunks of parallel arrays: the state, proof handle and current site that a sweep reads for every
+/// slot are 16 contiguous bytes per slot across three arrays, apart from the payload (<see cref="Slot"/>) that only
+/// reports read.
+/// <para>
+/// The protocol, and the invariant that lets every common move be a plain store. A slot's state is
+/// <c>(generation &lt;&lt; 2) | status</c>. Between its rent and its release a slot has one writer at a time: the thread
+/// that began the operation until it publishes <see cref="Tracked"/>, then the operation itself (only while it runs,
+/// so its proof is reachable), or the sweeper (only after reading the proof as null between two reads of the same
+/// state, then with a CompareExchange: that operation can never run again). The operation and the sweeper can never
+/// both move one generation, so neither the operation's release nor a frame/token publication needs an interlocked
+/// instruction. Every release increments the generation, so equal states read twice are one operation. The one real
+/// race is the box strategy's: the first continuation may resume and complete the method on another thread while the
+/// suspending thread is still attaching the box. That completion then leaves the state alone, records the pending state in
+/// <see cref="Slot.EarlyState"/> and issues a process-wide barrier; the attaching thread stores
+/// <see cref="Tracked"/> and then reads that field. The barrier guarantees that at least one of them sees the other's
+/// store, and whichever sees it frees the slot with a CompareExchange (both may: one wins). The attaching thread thus
+/// pays no interlocked instruction, the rare early completion pays the barrier (none when it runs on the attaching
+/// thread itself, inside its AwaitUnsafeOnCompleted: program order suffices).
+/// A proof handle is set before the store that publishes its state and is never cleared: a stale target is weak
+/// (it keeps nothing alive and is nulled when its object dies), and the sweeper reads a handle only in a state that
+/// proves it current.
+/// </para>
 /// </remarks>
 internal static class OperationRegistry
 {
     internal const int Free = 0;
     internal const int Pending = 1;
     internal const int Tracked = 2;
-    internal const int CompletedEarly = 3;
     private const int StatusMask = 3;
 
-    private const int ChunkShift = 12;
-    private const int ChunkSize = 1 << ChunkShift;
-    private const int ChunkMask = ChunkSize - 1;
+    internal const int ChunkShift = 12;
+    internal const int ChunkSize = 1 << ChunkShift;
+    internal const int ChunkMask = ChunkSize - 1;
     private const int LocalCapacity = 64;
     private const int TransferBatch = LocalCapacity / 2;
 
     private static readonly object s_lock = new();
-    private static Slot[][] s_chunks = new Slot[16][];
+
+    /// <summary>The proof of an operation whose box could not be read: always alive, so it is never reported.</summary>
+    private static readonly object s_untrackable = new();
+    private static int s_nextCacheId;
+    private static long s_racedAttaches;
+    private static Chunk[] s_chunks = new Chunk[16];
     private static int s_slotCount;
     private static int[] s_free = new int[256];
     private static int s_freeCount;
@@ -49,13 +70,14 @@ internal static class OperationRegistry
     internal static int CountTracked(int scope = 0)
     {
         int count = Volatile.Read(ref s_slotCount);
-        Slot[][] chunks = Volatile.Read(ref s_chunks);
+        Chunk[] chunks = Volatile.Read(ref s_chunks);
         int tracked = 0;
         for (int index = 0; index < count; index++)
         {
-            ref Slot slot = ref chunks[index >> ChunkShift][index & ChunkMask];
-            int status = Volatile.Read(ref slot.State) & StatusMask;
-            if ((status == Tracked || status == Pending) && (scope == 0 || slot.Scope == scope))
+            Chunk chunk = chunks[index >> ChunkShift];
+            int i = index & ChunkMask;
+            int status = Volatile.Read(ref chunk.States[i]) & StatusMask;
+            if ((status == Tracked || status == Pending) && (scope == 0 || chunk.Slots[i].Scope == scope))
             {
                 tracked++;
             }
@@ -65,7 +87,11 @@ internal static class OperationRegistry
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ref Slot At(int index) => ref Volatile.Read(ref s_chunks)[index >> ChunkShift][index & ChunkMask];
+    internal static Chunk ChunkOf(int index) => Volatile.Read(ref s_chunks)[index >> ChunkShift];
+
+    /// <summary>The payload of a slot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ref Slot At(int index) => ref ChunkOf(index).Slots[index & ChunkMask];
 
     /// <summary>The calling thread's cache (free slots, recent registrations, sampling countdowns), created on first use.</summary>
     internal static ThreadCache Cache
@@ -74,67 +100,91 @@ internal static class OperationRegistry
         get => t_cache ?? CreateCache();
     }
 
-    /// <summary>Takes a free slot for the calling thread's new operation; the slot is <see cref="Pending"/> on return.</summary>
+    internal static ThreadCache? CurrentThreadCache => t_cache;
+
+    /// <summary>Takes a free slot for the calling thread's new operation; only the caller writes it until it is published.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Rent(ThreadCache cache) => cache.Count > 0 ? cache.Slots[--cache.Count] : RefillAndTake(cache);
 
-    /// <summary>Publishes a rented slot whose proof target is set: from here on the sweeper may examine it.</summary>
-    internal static void Publish(ref Slot slot, int status) =>
-        Volatile.Write(ref slot.State, (slot.State & ~StatusMask) | status);
+    /// <summary>Publishes a rented slot (its proof target set, if any): from here on the sweeper may examine it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Publish(Chunk chunk, int i, int status) =>
+        Volatile.Write(ref chunk.States[i], (chunk.States[i] & ~StatusMask) | status);
 
     /// <summary>
-    /// The box strategy's second half: the state-machine box exists only after the first AwaitUnsafeOnCompleted,
-    /// which may already have resumed and completed the method on another thread.
+    /// The box strategy's second half, on the thread that began the operation: the state-machine box exists only
+    /// after the first AwaitUnsafeOnCompleted, which may already have resumed and completed the method on another thread.
     /// </summary>
-    internal static void Attach(int index, object box)
+    internal static void Attach(int index, object? box)
     {
-        ref Slot slot = ref At(index);
-        int state = Volatile.Read(ref slot.State);
-        if ((state & StatusMask) == Pending)
+        Chunk chunk = ChunkOf(index);
+        int i = index & ChunkMask;
+        int pending = chunk.States[i];
+        int tracked = (pending & ~StatusMask) | Tracked;
+        chunk.Proofs[i].Target = box ?? s_untrackable;
+#if NET
+        Volatile.Write(ref chunk.States[i], tracked);
+#else
+        Interlocked.Exchange(ref chunk.States[i], tracked);
+#endif
+        if (chunk.Slots[i].EarlyState == pending)
         {
-            slot.Proof.Target = box;
-            if (Interlocked.CompareExchange(ref slot.State, (state & ~StatusMask) | Tracked, state) == state)
-            {
-                RememberRecent(index, box);
-                return;
-            }
-
-            state = Volatile.Read(ref slot.State);
-        }
-
-        if ((state & StatusMask) == CompletedEarly)
-        {
-            Volatile.Write(ref slot.State, NextGenerationFree(state));
-            Recycle(ref slot, index);
+            FreeIfStill(chunk, i, index, tracked, null);
         }
     }
 
     /// <summary>The operation completed (result, exception or cancellation): it is no longer suspended.</summary>
-    internal static void Release(int index)
+    /// <param name="index">The slot.</param>
+    /// <param name="cache">The calling thread's cache, if it has one already (a freed slot goes there).</param>
+    internal static void Release(int index, ThreadCache? cache = null)
     {
-        ref Slot slot = ref At(index);
-        while (true)
+        Chunk chunk = ChunkOf(index);
+        int i = index & ChunkMask;
+        int state = Volatile.Read(ref chunk.States[i]);
+        switch (state & StatusMask)
         {
-            int state = Volatile.Read(ref slot.State);
-            switch (state & StatusMask)
-            {
-                case Tracked:
-                    if (Interlocked.CompareExchange(ref slot.State, NextGenerationFree(state), state) == state)
-                    {
-                        Recycle(ref slot, index);
-                        return;
-                    }
+            case Tracked:
+                // The operation is running (it is completing), so the sweeper cannot claim this generation.
+                Recycle(chunk, i, index, NextGenerationFree(state), cache);
+                break;
+            case Pending:
+                CompleteBeforeAttach(chunk, i, index, state, cache);
+                break;
+        }
+    }
 
-                    break;
-                case Pending:
-                    if (Interlocked.CompareExchange(ref slot.State, (state & ~StatusMask) | CompletedEarly, state) == state)
-                    {
-                        return;
-                    }
+    /// <summary>Completions that ran on another thread before the box was attached (the protocol's one race), for tests.</summary>
+    internal static long RacedAttaches => Interlocked.Read(ref s_racedAttaches);
 
-                    break;
-                default:
-                    return;
-            }
+    private static void CompleteBeforeAttach(Chunk chunk, int i, int index, int pending, ThreadCache? cache)
+    {
+        ref Slot slot = ref chunk.Slots[i];
+        slot.EarlyState = pending;
+        if (cache is not null && slot.Owner == cache.Id)
+        {
+            // Inside the attaching thread's own AwaitUnsafeOnCompleted: its Attach comes later and sees the field.
+            return;
+        }
+
+        Interlocked.Increment(ref s_racedAttaches);
+#if NET
+        Interlocked.MemoryBarrierProcessWide();
+#else
+        Interlocked.MemoryBarrier();
+#endif
+        int tracked = (pending & ~StatusMask) | Tracked;
+        if (Volatile.Read(ref chunk.States[i]) == tracked)
+        {
+            FreeIfStill(chunk, i, index, tracked, cache);
+        }
+    }
+
+    private static void FreeIfStill(Chunk chunk, int i, int index, int tracked, ThreadCache? cache)
+    {
+        int free = NextGenerationFree(tracked);
+        if (Interlocked.CompareExchange(ref chunk.States[i], free, tracked) == tracked)
+        {
+            Recycle(chunk, i, index, free, cache);
         }
     }
 
@@ -144,44 +194,58 @@ internal static class OperationRegistry
     /// <param name="proven">Receives the claimed operations.</param>
     /// <param name="liveBySite">When set, counts the live tracked operations per site (indexed by site id; larger ids are not counted).</param>
     /// <param name="stall">When set, observes every live operation for the stalled tier.</param>
+#if NET
+    // A long loop run rarely: compiled optimized at once rather than through tier 0 and on-stack replacement.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+#endif
     internal static void Sweep(List<ProvenOperation> proven, int[]? liveBySite = null, StallCheck? stall = null)
     {
         int count = Volatile.Read(ref s_slotCount);
-        Slot[][] chunks = Volatile.Read(ref s_chunks);
+        Chunk[] chunks = Volatile.Read(ref s_chunks);
         int firstClaimed = proven.Count;
-        for (int index = 0; index < count; index++)
+        int[] counts = liveBySite ?? Array.Empty<int>();
+        for (int first = 0; first < count; first += ChunkSize)
         {
-            ref Slot slot = ref chunks[index >> ChunkShift][index & ChunkMask];
-            int state = Volatile.Read(ref slot.State);
-            if ((state & StatusMask) != Tracked)
+            Chunk chunk = chunks[first >> ChunkShift];
+            int[] states = chunk.States;
+            GCHandle[] proofs = chunk.Proofs;
+            int[] sites = chunk.Sites;
+            int n = Math.Min(ChunkSize, count - first);
+            for (int i = 0; i < n; i++)
             {
-                continue;
-            }
-
-            if (slot.Proof.Target is not null)
-            {
-                int site = slot.Site;
-                if (liveBySite is not null && (uint)site < (uint)liveBySite.Length)
+                int state = Volatile.Read(ref states[i]);
+                if ((state & StatusMask) != Tracked)
                 {
-                    liveBySite[site]++;
+                    continue;
                 }
 
-                if (stall is not null && Volatile.Read(ref slot.State) == state)
+                if (proofs[i].Target is not null)
                 {
-                    stall.Observe(ref slot, state >> 2);
+                    int site = sites[i];
+                    if ((uint)site < (uint)counts.Length)
+                    {
+                        counts[site]++;
+                    }
+
+                    if (stall is not null && Volatile.Read(ref states[i]) == state)
+                    {
+                        stall.Observe(ref chunk.Slots[i], site, state >> 2);
+                    }
+
+                    continue;
                 }
 
-                continue;
-            }
+                // Null between two equal reads of the state: this generation's frame was collected while suspended.
+                if (Volatile.Read(ref states[i]) != state ||
+                    Interlocked.CompareExchange(ref states[i], NextGenerationFree(state), state) != state)
+                {
+                    continue;
+                }
 
-            if (Volatile.Read(ref slot.State) != state ||
-                Interlocked.CompareExchange(ref slot.State, NextGenerationFree(state), state) != state)
-            {
-                continue;
+                proven.Add(new ProvenOperation(first + i, state >> 2, sites[i], ref chunk.Slots[i]));
+                chunk.Slots[i].CreationStack = null;
+                chunk.Slots[i].TargetType = null;
             }
-
-            proven.Add(new ProvenOperation(index, state >> 2, ref slot));
-            slot.ClearPayload();
         }
 
         if (proven.Count > firstClaimed)
@@ -202,73 +266,73 @@ internal static class OperationRegistry
     internal static void VisitLive(SlotVisitor visit)
     {
         int count = Volatile.Read(ref s_slotCount);
-        Slot[][] chunks = Volatile.Read(ref s_chunks);
+        Chunk[] chunks = Volatile.Read(ref s_chunks);
         for (int index = 0; index < count; index++)
         {
-            ref Slot slot = ref chunks[index >> ChunkShift][index & ChunkMask];
-            int state = Volatile.Read(ref slot.State);
-            if ((state & StatusMask) == Tracked && slot.Proof.Target is not null && Volatile.Read(ref slot.State) == state)
+            Chunk chunk = chunks[index >> ChunkShift];
+            int i = index & ChunkMask;
+            int state = Volatile.Read(ref chunk.States[i]);
+            if ((state & StatusMask) == Tracked && chunk.Proofs[i].Target is not null)
             {
-                visit(index, state >> 2, ref slot);
+                int site = chunk.Sites[i];
+                if (Volatile.Read(ref chunk.States[i]) == state)
+                {
+                    visit(index, state >> 2, site, ref chunk.Slots[i]);
+                }
             }
         }
     }
 
-    internal static int GenerationOf(ref Slot slot) => Volatile.Read(ref slot.State) >> 2;
-
     /// <summary>Tracked, or pending its box: an operation that is suspended or running, not free.</summary>
-    internal static bool IsLive(ref Slot slot, out int generation)
+    internal static bool IsLive(int index, out int generation)
     {
-        int state = Volatile.Read(ref slot.State);
+        int state = Volatile.Read(ref ChunkOf(index).States[index & ChunkMask]);
         generation = state >> 2;
         int status = state & StatusMask;
         return status == Tracked || status == Pending;
     }
 
-    internal static bool IsTracked(ref Slot slot, out int generation)
-    {
-        int state = Volatile.Read(ref slot.State);
-        generation = state >> 2;
-        return (state & StatusMask) == Tracked;
-    }
+    /// <summary>The operation's current await site (racy read, for reports).</summary>
+    internal static int SiteOf(int index) => ChunkOf(index).Sites[index & ChunkMask];
 
     /// <summary>
-    /// Operations registered most recently on this thread: the candidates a following await may be waiting on.
-    /// The proof's type is kept beside each so that a later await compares types before it reads any handle.
+    /// When <paramref name="index"/> is tracked and its proof is <paramref name="awaited"/>: its generation, else -1.
     /// </summary>
-    internal static void RememberRecent(int index, object proof)
+    internal static int TrackedGenerationIfProof(int index, object awaited)
     {
-        ThreadCache? cache = t_cache;
-        if (cache is not null)
-        {
-            int next = (cache.RecentNext + 1) & (ThreadCache.RecentLength - 1);
-            cache.RecentNext = next;
-            cache.Recent[next] = index + 1;
-            cache.RecentTypes[next] = proof.GetType();
-        }
+        Chunk chunk = ChunkOf(index);
+        int i = index & ChunkMask;
+        int state = Volatile.Read(ref chunk.States[i]);
+        return (state & StatusMask) == Tracked && ReferenceEquals(chunk.Proofs[i].Target, awaited) ? state >> 2 : -1;
     }
-
-    internal static ThreadCache? CurrentThreadCache => t_cache;
 
     private static int NextGenerationFree(int state) => (int)(((uint)state & ~(uint)StatusMask) + (1u << 2)) | Free;
 
-    private static void Recycle(ref Slot slot, int index)
+    /// <summary>Frees a slot whose operation completed into this thread's cache (the store is redundant after a CompareExchange).</summary>
+    private static void Recycle(Chunk chunk, int i, int index, int free, ThreadCache? cache)
     {
-        slot.Proof.Target = null;
-        slot.ClearPayload();
-        ThreadCache cache = t_cache ?? CreateCache();
+        ref Slot slot = ref chunk.Slots[i];
+        slot.CreationStack = null;
+        slot.TargetType = null;
+        Volatile.Write(ref chunk.States[i], free);
+        cache ??= t_cache ?? CreateCache();
         if (cache.Count == LocalCapacity)
         {
-            lock (s_lock)
-            {
-                for (int i = 0; i < TransferBatch; i++)
-                {
-                    PushGlobal(cache.Slots[--cache.Count]);
-                }
-            }
+            TransferToGlobal(cache);
         }
 
         cache.Slots[cache.Count++] = index;
+    }
+
+    private static void TransferToGlobal(ThreadCache cache)
+    {
+        lock (s_lock)
+        {
+            for (int i = 0; i < TransferBatch; i++)
+            {
+                PushGlobal(cache.Slots[--cache.Count]);
+            }
+        }
     }
 
     private static ThreadCache CreateCache()
@@ -285,6 +349,7 @@ internal static class OperationRegistry
 
     private static int RefillAndTake(ThreadCache cache)
     {
+        Sweeper.EnsureStarted();
         lock (s_lock)
         {
             if (s_freeCount == 0)
@@ -307,23 +372,23 @@ internal static class OperationRegistry
     {
         int first = s_slotCount;
         int last = first + slots;
-        Slot[][] chunks = s_chunks;
+        Chunk[] chunks = s_chunks;
         int chunksNeeded = (last + ChunkMask) >> ChunkShift;
         if (chunksNeeded > chunks.Length)
         {
-            var larger = new Slot[Math.Max(chunks.Length * 2, chunksNeeded)][];
+            var larger = new Chunk[Math.Max(chunks.Length * 2, chunksNeeded)];
             Array.Copy(chunks, larger, chunks.Length);
             chunks = larger;
         }
 
         for (int c = first >> ChunkShift; c < chunksNeeded; c++)
         {
-            chunks[c] ??= new Slot[ChunkSize];
+            chunks[c] ??= new Chunk();
         }
 
         for (int index = first; index < last; index++)
         {
-            chunks[index >> ChunkShift][index & ChunkMask].Proof = GCHandle.Alloc(null, GCHandleType.WeakTrackResurrection);
+            chunks[index >> ChunkShift].Proofs[index & ChunkMask] = GCHandle.Alloc(null, GCHandleType.WeakTrackResurrection);
         }
 
         Volatile.Write(ref s_chunks, chunks);
@@ -368,17 +433,40 @@ internal static class OperationRegistry
         }
     }
 
-    internal delegate void SlotVisitor(int index, int generation, ref Slot slot);
+    internal delegate void SlotVisitor(int index, int generation, int site, ref Slot slot);
+
+    /// <summary>
+    /// <see cref="ChunkSize"/> slots as parallel arrays: what every sweep streams (states, proofs, sites) apart from
+    /// what only reports read (<see cref="Slots"/>).
+    /// </summary>
+    internal sealed class Chunk
+    {
+        /// <summary><c>(generation &lt;&lt; 2) | status</c>; see <see cref="OperationRegistry"/>.</summary>
+        internal readonly int[] States = new int[ChunkSize];
+
+        /// <summary>Long weak handles on the operations' proofs: the state-machine box, the frame, or a frame-owned token.</summary>
+        internal readonly GCHandle[] Proofs = new GCHandle[ChunkSize];
+
+        /// <summary>The await site each operation is suspended at now.</summary>
+        internal readonly int[] Sites = new int[ChunkSize];
+
+        internal readonly Slot[] Slots = new Slot[ChunkSize];
+    }
 
     internal sealed class ThreadCache
     {
-        internal const int RecentLength = 4;
         internal readonly Thread Owner;
+
+        /// <summary>Unique for the process's lifetime (never reused), so a slot can name the thread that began it.</summary>
+        internal readonly int Id = Interlocked.Increment(ref s_nextCacheId);
         internal readonly int[] Slots = new int[LocalCapacity];
         internal int Count;
-        internal readonly int[] Recent = new int[RecentLength];
-        internal readonly Type?[] RecentTypes = new Type?[RecentLength];
-        internal int RecentNext;
+
+        /// <summary>Slot + 1 of the operation this thread registered last (the one a following await most likely waits on), or 0.</summary>
+        internal int Recent;
+
+        /// <summary>Slot + 1 of the tracked operation whose MoveNext runs on this thread now, or 0 (see <see cref="OperationContext"/>).</summary>
+        internal int Current;
 
         /// <summary>Suspensions left before the next one is tracked (production sampling).</summary>
         internal int SampleCountdown = 1;

@@ -6,7 +6,10 @@ using TaskLeak.Configuration;
 
 namespace TaskLeak.Tracking;
 
-/// <summary>What the hooks do once they know an operation is suspending: fill its slot. Never throws, never locks on the fast path.</summary>
+/// <summary>
+/// The hooks' bodies: fill a slot when an operation suspends, free it when it completes. Never locks on the fast
+/// path; the hooks catch whatever escapes (a bug, or an allocation failure on a slow path).
+/// </summary>
 internal static class OperationTracker
 {
     /// <summary>The kill switch: when false every hook is one predictable branch. Starts from the startup configuration.</summary>
@@ -17,176 +20,210 @@ internal static class OperationTracker
     /// <summary>Failures inside the tracker itself that were contained instead of reaching user code.</summary>
     internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
 
+    internal static void CountError() => Interlocked.Increment(ref s_internalErrors);
+
+    /// <summary>
+    /// Before an await suspends: the first suspension begins the operation (with its <paramref name="proof"/>, or
+    /// pending its box when null), a later one moves it to the new site. Returns the operation only when it began.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int Suspend(ref int operation, int site, object? awaited, object? proof)
+    {
+        // An operation tracked before the kill switch was thrown stays tracked until it completes, and its
+        // resuspension still restores the thread's previous current operation (Enter).
+        int current = operation;
+        if (current != 0)
+        {
+            Resuspend(current, site, awaited);
+            return 0;
+        }
+
+        return Enabled ? operation = Begin(site, awaited, proof) : 0;
+    }
+
+    /// <summary>
+    /// At the start of a MoveNext that resumes <paramref name="operation"/>: it becomes the thread's current operation
+    /// (the causal parent of operations that first suspend meanwhile) and the previous one is saved in its slot, to be
+    /// restored by the next hook this run reaches: a suspension or the completion. A run that entered its operation
+    /// always reaches one of them (it leaves MoveNext only by suspending or completing; exceptions are handed to the
+    /// builder), and a run that did not (a first run) found the operation 0 and reaches neither with it non-zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Enter(int operation)
+    {
+        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        slot.SavedContext = cache.Current + 1;
+        cache.Current = operation;
+    }
+
+    /// <summary>The operation completes: it stops being the thread's current operation and its slot is freed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Complete(ref int operation)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            operation = 0;
+            End(current, OperationRegistry.CurrentThreadCache);
+        }
+    }
+
     /// <summary>
     /// First suspension. With a <paramref name="proof"/> (the frame, or its token) the slot is tracked at once;
     /// without one it stays pending until <see cref="OperationRegistry.Attach"/> supplies the box.
     /// Records the causal parent (the operation whose MoveNext runs on this thread), the spawn origin and, when the
-    /// awaited object is the proof of an operation this thread registered just before, that this one awaits it.
+    /// awaited object is the proof of the operation this thread registered just before, that this one awaits it.
     /// Returns slot + 1, or 0 when the operation is not tracked.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Begin(int site, object? awaited, object? proof)
     {
-        try
+        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        if (!TrackingPolicy.ShouldTrack(cache))
         {
-            OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
-            if (!TrackingPolicy.ShouldTrack(cache))
-            {
-                return 0;
-            }
-
-            int index = OperationRegistry.Rent(cache);
-            ref Slot slot = ref OperationRegistry.At(index);
-            long now = Clock.NowMilliseconds();
-            slot.Site = site;
-            slot.FirstSite = site;
-            slot.SuspendedAt = now;
-            if (TrackingPolicy.ShouldCaptureStack(site, cache))
-            {
-                slot.CreationStack = new StackTrace(0, true);
-            }
-
-            int parent = OperationContext.Current;
-            if (parent > 0 && parent != index + 1)
-            {
-                RecordParent(ref slot, parent);
-            }
-
-            OperationOrigin.Current(out slot.Origin, out slot.Scope);
-            if (awaited is not null)
-            {
-                Type type = awaited.GetType();
-                slot.TargetType = type;
-                LinkAwaited(ref slot, cache, awaited, type, index + 1);
-            }
-
-            if (proof is null)
-            {
-                OperationRegistry.Publish(ref slot, OperationRegistry.Pending);
-            }
-            else
-            {
-                slot.Proof.Target = proof;
-                OperationRegistry.Publish(ref slot, OperationRegistry.Tracked);
-                OperationRegistry.RememberRecent(index, proof);
-            }
-
-            Detection.Sweeper.EnsureStarted();
-            return index + 1;
-        }
-        catch (Exception)
-        {
-            Interlocked.Increment(ref s_internalErrors);
             return 0;
         }
-    }
 
-    /// <summary>A later suspension of an operation already tracked: its current site changes, its resumption count grows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Resuspend(int operation, int site, object? awaited)
-    {
-        ref Slot slot = ref OperationRegistry.At(operation - 1);
-        slot.Site = site;
-        slot.Awaits = 0;
-        slot.Resumptions++;
-        if (awaited is null)
+        int index = OperationRegistry.Rent(cache);
+        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+        int i = index & OperationRegistry.ChunkMask;
+        ref Slot slot = ref chunk.Slots[i];
+        int self = index + 1;
+        chunk.Sites[i] = site;
+        slot.FirstSite = site;
+        slot.SuspendedAt = Clock.CoarseMilliseconds();
+        if (TrackingPolicy.ShouldCaptureStack(site, cache))
         {
-            slot.TargetType = null;
+            // A free slot holds no stack (its release cleared it), so only a capture is written.
+            slot.CreationStack = new StackTrace(0, true);
+        }
+
+        slot.Resumptions = 0;
+        slot.SavedContext = 0;
+        slot.Owner = cache.Id;
+        int parent = cache.Current;
+        if (parent > 0 && parent != self)
+        {
+            RecordParent(ref slot, parent);
         }
         else
         {
-            ResuspendOnObject(ref slot, awaited, operation);
+            slot.Parent = 0;
         }
+
+        OperationOrigin.Current(out slot.Origin, out slot.Scope);
+        Describe(ref slot, cache, awaited, self);
+        cache.Recent = self;
+        if (proof is null)
+        {
+            OperationRegistry.Publish(chunk, i, OperationRegistry.Pending);
+        }
+        else
+        {
+            chunk.Proofs[i].Target = proof;
+            OperationRegistry.Publish(chunk, i, OperationRegistry.Tracked);
+        }
+
+        return self;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ResuspendOnObject(ref Slot slot, object awaited, int operation)
+    /// <summary>
+    /// A later suspension of an operation already tracked: its current site changes, its resumption count grows, and
+    /// the thread's previous current operation is back (<see cref="Enter"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Resuspend(int operation, int site, object? awaited)
     {
-        Type type = awaited.GetType();
-        slot.TargetType = type;
-        if (OperationRegistry.CurrentThreadCache is { } cache)
+        int index = operation - 1;
+        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+        int i = index & OperationRegistry.ChunkMask;
+        ref Slot slot = ref chunk.Slots[i];
+        chunk.Sites[i] = site;
+        slot.Resumptions++;
+        int saved = slot.SavedContext;
+        if (awaited is null && saved == 0)
         {
-            LinkAwaited(ref slot, cache, awaited, type, operation);
+            slot.TargetType = null;
+            slot.Awaits = 0;
+            return;
         }
+
+        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        if (saved != 0)
+        {
+            slot.SavedContext = 0;
+            cache.Current = saved - 1;
+        }
+
+        Describe(ref slot, cache, awaited, operation);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void End(int operation)
+    /// <summary>
+    /// The operation completed: the thread's previous current operation is back (when a MoveNext entered it), or at
+    /// least this one stops being current, so that continuations SetResult runs inline do not see a released slot as
+    /// their parent; then its slot is freed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void End(int operation, OperationRegistry.ThreadCache? cache)
     {
-        try
+        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        int saved = slot.SavedContext;
+        if (saved != 0)
         {
-            // Continuations that SetResult runs inline must not see a released slot as their causal parent.
-            OperationContext.ClearIf(operation);
-            OperationRegistry.Release(operation - 1);
+            slot.SavedContext = 0;
+            (cache ??= OperationRegistry.Cache).Current = saved - 1;
         }
-        catch (Exception)
+        else if (cache is not null && cache.Current == operation)
         {
-            Interlocked.Increment(ref s_internalErrors);
+            cache.Current = 0;
         }
+
+        OperationRegistry.Release(operation - 1, cache);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Attach(int operation, object? box)
-    {
-        try
-        {
-            if (box is not null)
-            {
-                OperationRegistry.Attach(operation - 1, box);
-            }
-            else
-            {
-                OperationRegistry.Release(operation - 1);
-            }
-        }
-        catch (Exception)
-        {
-            Interlocked.Increment(ref s_internalErrors);
-        }
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Attach(int operation, object? box) => OperationRegistry.Attach(operation - 1, box);
 
     /// <summary>The parent is running on this thread, so its slot is live; its generation makes the link survive slot reuse.</summary>
     private static void RecordParent(ref Slot slot, int parent)
     {
-        ref Slot parentSlot = ref OperationRegistry.At(parent - 1);
-        if (OperationRegistry.IsLive(ref parentSlot, out int generation))
+        if (OperationRegistry.IsLive(parent - 1, out int generation))
         {
             slot.Parent = parent;
             slot.ParentGeneration = generation;
-            slot.ParentSite = parentSlot.Site;
+            slot.ParentSite = OperationRegistry.SiteOf(parent - 1);
+        }
+        else
+        {
+            slot.Parent = 0;
         }
     }
 
     /// <summary>
-    /// If the awaited object is the proof of an operation this thread registered just before (the usual
-    /// <c>await Child()</c>), remember that this operation waits on it: the report then roots the chain at the child.
-    /// Types are compared first, so awaiting a completion source's task reads no handle at all.
+    /// The awaited object's type and, if it is the proof of the operation this thread registered last (the usual
+    /// <c>await Child()</c>: the child's first suspension comes right before the caller's await), that this operation
+    /// waits on it: the report then roots the chain at the child. One state and one handle read.
     /// </summary>
-    private static void LinkAwaited(ref Slot slot, OperationRegistry.ThreadCache cache, object awaited, Type type, int self)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Describe(ref Slot slot, OperationRegistry.ThreadCache cache, object? awaited, int self)
     {
-        int[] recent = cache.Recent;
-        Type?[] types = cache.RecentTypes;
-        int next = cache.RecentNext;
-        for (int i = 0; i < recent.Length; i++)
+        slot.Awaits = 0;
+        if (awaited is null)
         {
-            int at = (next - i) & (recent.Length - 1);
-            if (!ReferenceEquals(types[at], type))
-            {
-                continue;
-            }
+            slot.TargetType = null;
+            return;
+        }
 
-            int candidate = recent[at];
-            if (candidate == self)
-            {
-                continue;
-            }
-
-            ref Slot child = ref OperationRegistry.At(candidate - 1);
-            if (OperationRegistry.IsTracked(ref child, out int generation) && ReferenceEquals(child.Proof.Target, awaited))
+        slot.TargetType = awaited.GetType();
+        int candidate = cache.Recent;
+        if (candidate != 0 && candidate != self)
+        {
+            int generation = OperationRegistry.TrackedGenerationIfProof(candidate - 1, awaited);
+            if (generation >= 0)
             {
                 slot.Awaits = candidate;
                 slot.AwaitsGeneration = generation;
-                return;
             }
         }
     }

@@ -19,6 +19,10 @@ internal static class SiteRegistry
     private static ModuleTable[] s_modules = Array.Empty<ModuleTable>();
     private static int s_nextId = 1;
     private static int[] s_captures = new int[64];
+    private static byte[] s_rearms = new byte[64];
+
+    /// <summary>How many times a site's first captures are granted again after stackless leaks.</summary>
+    internal const int MaxRearms = 3;
 
     internal static int Register(string table, int count)
     {
@@ -38,6 +42,9 @@ internal static class SiteRegistry
             {
                 var captures = new int[Math.Max(s_captures.Length * 2, s_nextId)];
                 Array.Copy(s_captures, captures, s_captures.Length);
+                var rearms = new byte[captures.Length];
+                Array.Copy(s_rearms, rearms, s_rearms.Length);
+                Volatile.Write(ref s_rearms, rearms);
                 Volatile.Write(ref s_captures, captures);
             }
 
@@ -57,6 +64,31 @@ internal static class SiteRegistry
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A leak of an operation first suspended at <paramref name="site"/> was reported without a creation stack: the
+    /// site's next few operations get one again (at most <see cref="MaxRearms"/> times per site), so that a leak that
+    /// repeats is reported with its stack. Racy like the count itself.
+    /// </summary>
+    internal static void RearmCaptures(int site)
+    {
+        int[] captures = Volatile.Read(ref s_captures);
+        byte[] rearms = Volatile.Read(ref s_rearms);
+        if (site > 0 && (uint)site < (uint)captures.Length && (uint)site < (uint)rearms.Length && rearms[site] < MaxRearms)
+        {
+            rearms[site]++;
+            captures[site] = 0;
+        }
+    }
+
+    /// <summary>Parses every registered table now (reports parse a table the first time they need one of its rows).</summary>
+    internal static void ParseAll()
+    {
+        foreach (ModuleTable module in Volatile.Read(ref s_modules))
+        {
+            _ = module.Get(0);
+        }
     }
 
     /// <summary>One more than the largest site id handed out so far.</summary>

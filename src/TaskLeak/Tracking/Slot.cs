@@ -1,20 +1,14 @@
 using System;
-using System.Runtime.InteropServices;
 
 namespace TaskLeak.Tracking;
 
-/// <summary>What the registry knows about one suspended operation. Holds no task, box or awaited object.</summary>
+/// <summary>
+/// What the registry knows about one suspended operation beyond its state, proof and current site (those live in
+/// <see cref="OperationRegistry.Chunk"/>'s arrays). Holds no task, box or awaited object. The first suspension writes
+/// every field the owner owns, so a released slot is never cleared beyond its references.
+/// </summary>
 internal struct Slot
 {
-    /// <summary>Long weak handle on the operation's proof: the state-machine box, the frame, or a frame-owned token.</summary>
-    public GCHandle Proof;
-
-    /// <summary><c>(generation &lt;&lt; 2) | status</c>; see <see cref="OperationRegistry"/>.</summary>
-    public int State;
-
-    /// <summary>The await site the operation is suspended at now.</summary>
-    public int Site;
-
     /// <summary>The await site of the first suspension (where the creation stack was taken).</summary>
     public int FirstSite;
 
@@ -39,6 +33,21 @@ internal struct Slot
     /// <summary>The await site <see cref="Parent"/> had resumed from when it started this operation.</summary>
     public int ParentSite;
 
+    /// <summary><see cref="OperationRegistry.ThreadCache.Id"/> of the thread that began the operation.</summary>
+    public int Owner;
+
+    /// <summary>
+    /// Box strategy: the pending state of an operation that completed before its box was attached (see
+    /// <see cref="OperationRegistry"/>). Never equal to a later generation's pending state; 0 is no pending state.
+    /// </summary>
+    public int EarlyState;
+
+    /// <summary>
+    /// While a MoveNext that entered this operation runs (<see cref="OperationTracker.Enter"/>): one more than the
+    /// thread's previous current operation, restored when it suspends again or completes; else 0.
+    /// </summary>
+    public int SavedContext;
+
     /// <summary>Later suspensions so far; written by the owner only. The stalled tier compares it across checks.</summary>
     public int Resumptions;
 
@@ -59,30 +68,16 @@ internal struct Slot
 
     /// <summary>Runtime type of the awaited object at the current site, when it is a reference type.</summary>
     public Type? TargetType;
-
-    internal void ClearPayload()
-    {
-        CreationStack = null;
-        TargetType = null;
-        Awaits = 0;
-        AwaitsGeneration = 0;
-        Parent = 0;
-        ParentGeneration = 0;
-        ParentSite = 0;
-        Resumptions = 0;
-        Origin = 0;
-        Scope = 0;
-    }
 }
 
 /// <summary>A slot claimed by the sweeper: its frame was collected while suspended. A copy, taken before the slot is reused.</summary>
 internal readonly struct ProvenOperation
 {
-    internal ProvenOperation(int slot, int generation, ref Slot source)
+    internal ProvenOperation(int slot, int generation, int site, ref Slot source)
     {
         Slot = slot;
         Generation = generation;
-        Site = source.Site;
+        Site = site;
         FirstSite = source.FirstSite;
         Origin = source.Origin;
         Scope = source.Scope;
@@ -98,7 +93,7 @@ internal readonly struct ProvenOperation
 
     /// <summary>For tests and the ledger's own bookkeeping: an operation described field by field.</summary>
     internal ProvenOperation(int slot, int generation, int site, int awaits, int awaitsGeneration, int parent, int parentGeneration,
-        int parentSite, Type? targetType, int origin = 0)
+        int parentSite, Type? targetType, int origin = 0, object? creationStack = null)
     {
         Slot = slot;
         Generation = generation;
@@ -113,7 +108,7 @@ internal readonly struct ProvenOperation
         Origin = origin;
         Scope = 0;
         SuspendedAt = 0;
-        CreationStack = null;
+        CreationStack = creationStack;
     }
 
     public int Slot { get; }
