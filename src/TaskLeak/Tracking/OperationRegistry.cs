@@ -131,6 +131,10 @@ internal static class OperationRegistry
         {
             FreeIfStill(chunk, i, index, tracked, null);
         }
+
+        // If the method already completed on another thread, nothing else may hold its box: from the Tracked store until
+        // the slot is freed above, this reference is what keeps a sweep from reading the proof as null (a false leak).
+        GC.KeepAlive(box);
     }
 
     /// <summary>The operation completed (result, exception or cancellation): it is no longer suspended.</summary>
