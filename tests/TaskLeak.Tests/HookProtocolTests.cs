@@ -99,6 +99,44 @@ public class HookProtocolTests
     }
 
     [Test]
+    public void A_resumed_operation_is_current_until_it_suspends_again_or_completes_even_after_the_kill_switch()
+    {
+        var outerFrame = new object();
+        var innerFrame = new object();
+        int outer = 0;
+        int inner = 0;
+        TaskLeakHooks.SuspendFrame(ref outer, s_site, null, outerFrame);
+        TaskLeakHooks.SuspendFrame(ref inner, s_site, null, innerFrame);
+        Assert.That(Tracking.OperationContext.Current, Is.Zero);
+
+        TaskLeakHooks.EnterOperation(outer);
+        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(outer));
+        TaskLeakHooks.EnterOperation(inner);
+        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(inner), "a continuation run inline nests");
+        TaskLeakHooks.Complete(ref inner);
+        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(outer), "a completion restores the one it interrupted");
+
+        TaskLeakDetector.Configure(o => o.Enabled = false);
+        try
+        {
+            int tracked = outer;
+            TaskLeakHooks.SuspendFrame(ref outer, s_site, null, outerFrame);
+            Assert.That(outer, Is.EqualTo(tracked), "a tracked operation stays tracked");
+            Assert.That(Tracking.OperationContext.Current, Is.Zero, "its suspension restores the thread's context, kill switch or not");
+            TaskLeakHooks.Complete(ref outer);
+            Assert.That(outer, Is.Zero);
+        }
+        finally
+        {
+            TaskLeakDetector.Configure(o => o.Enabled = true);
+        }
+
+        GC.KeepAlive(outerFrame);
+        GC.KeepAlive(innerFrame);
+        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+    }
+
+    [Test]
     public void MoveNext_enter_and_exit_nest_and_restore_the_current_operation()
     {
         Assert.That(TaskLeakHooks.EnterMoveNext(0), Is.EqualTo(Tracking.OperationContext.NotEntered), "a first run enters nothing");

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NUnit.Framework;
 using TaskLeak.CompilerServices;
+using TaskLeak.Detection;
 
 namespace TaskLeak.Tests;
 
@@ -133,18 +134,27 @@ internal sealed class HeldOperations
     {
         _frames = new object[count];
         _operations = new int[count];
-        for (int i = 0; i < count; i++)
+
+        // A background sweep (woken by the test's own collections) must see the whole wave or none of it: the tiers
+        // count rising sweeps.
+        using (Sweeper.Pause())
         {
-            _frames[i] = new object();
-            TaskLeakHooks.SuspendFrame(ref _operations[i], site, new FakeSourceTask(), _frames[i]);
+            for (int i = 0; i < count; i++)
+            {
+                _frames[i] = new object();
+                TaskLeakHooks.SuspendFrame(ref _operations[i], site, new FakeSourceTask(), _frames[i]);
+            }
         }
     }
 
     internal void Complete()
     {
-        for (int i = 0; i < _operations.Length; i++)
+        using (Sweeper.Pause())
         {
-            TaskLeakHooks.Complete(ref _operations[i]);
+            for (int i = 0; i < _operations.Length; i++)
+            {
+                TaskLeakHooks.Complete(ref _operations[i]);
+            }
         }
     }
 }

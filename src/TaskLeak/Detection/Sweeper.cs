@@ -64,6 +64,12 @@ internal static class Sweeper
         s_wake.Set();
     }
 
+    /// <summary>
+    /// Holds off every sweep (background or on demand) until disposed, on the calling thread: tests register a batch of
+    /// operations inside it so that no sweep sees half of the batch.
+    /// </summary>
+    internal static SweepPause Pause() => new(s_sweepLock);
+
     /// <summary>Sweeps now, on the calling thread, and dispatches what it found to the sinks.</summary>
     internal static void SweepNow()
     {
@@ -202,6 +208,19 @@ internal static class Sweeper
 #pragma warning disable CS1998 // Completes synchronously on purpose: only its frame matters.
     private static async Task<StackTrace> CaptureInsideAsyncMethod() => new StackTrace(0, false);
 #pragma warning restore CS1998
+
+    internal readonly struct SweepPause : IDisposable
+    {
+        private readonly object _lock;
+
+        internal SweepPause(object sweepLock)
+        {
+            _lock = sweepLock;
+            Monitor.Enter(_lock);
+        }
+
+        public void Dispose() => Monitor.Exit(_lock);
+    }
 
     private readonly struct SweepResult
     {
