@@ -119,22 +119,12 @@ public class HookCosts
         return operation;
     }
 
-    /// <summary>EnterMoveNext + ExitMoveNext around a resumption of a tracked operation.</summary>
+    /// <summary>A resumption of a tracked operation and its next suspension: EnterOperation, then the restoring Suspend.</summary>
     [Benchmark]
-    public int EnterExitMoveNextTracked()
+    public int EnterOperationThenResuspend()
     {
-        int previous = TaskLeakHooks.EnterMoveNext(_tracked);
-        TaskLeakHooks.ExitMoveNext(previous);
-        return previous;
-    }
-
-    /// <summary>EnterMoveNext + ExitMoveNext on a first run (operation 0).</summary>
-    [Benchmark]
-    public int EnterExitMoveNextFirstRun()
-    {
-        int previous = TaskLeakHooks.EnterMoveNext(0);
-        TaskLeakHooks.ExitMoveNext(previous);
-        return previous;
+        TaskLeakHooks.EnterOperation(_tracked);
+        return TaskLeakHooks.Suspend(ref _tracked, _site, null);
     }
 
     /// <summary>Begin's slot work: Rent from the thread cache, set the proof, publish, Release (store, recycle).</summary>

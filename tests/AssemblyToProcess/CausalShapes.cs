@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using TaskLeak.CompilerServices;
@@ -12,13 +13,13 @@ namespace AssemblyToProcess;
 /// </summary>
 public static class CausalShapes
 {
-    /// <summary>The operation current on this thread (0 for none), read through the hooks without changing it.</summary>
-    public static int Current()
-    {
-        int previous = TaskLeakHooks.EnterMoveNext(int.MaxValue);
-        TaskLeakHooks.ExitMoveNext(previous);
-        return previous;
-    }
+    private static readonly Func<int> s_current = (Func<int>)typeof(TaskLeakHooks).Assembly
+        .GetType("TaskLeak.Tracking.OperationContext", throwOnError: true)!
+        .GetProperty("Current", BindingFlags.NonPublic | BindingFlags.Static)!
+        .GetMethod!.CreateDelegate(typeof(Func<int>));
+
+    /// <summary>The operation current on this thread (0 for none), read from the runtime's internal state.</summary>
+    public static int Current() => s_current();
 
     /// <summary>Current before the first await (a first run enters nothing) and after resuming (itself).</summary>
     public static async Task<int[]> ObserveAsync(Task<int> first, Task<int> second)

@@ -7,8 +7,9 @@ using NUnit.Framework;
 namespace TaskLeak.Fody.Tests;
 
 /// <summary>
-/// The woven EnterMoveNext/ExitMoveNext pair: a resumed tracked operation is the thread's current operation while its
-/// MoveNext runs, and whatever was current before is back on every way out (suspension, completion, fault, yield).
+/// The woven causal context (EnterOperation at entry, restored by the next suspension or the completion): a resumed
+/// tracked operation is the thread's current operation while its MoveNext runs, and whatever was current before is back
+/// on every way out (suspension, completion, fault, yield).
 /// </summary>
 [TestFixture(Build.Debug)]
 [TestFixture(Build.Release)]

@@ -89,9 +89,9 @@ public class ChainTests
         var parentFrame = new object();
         int parent = 0;
         TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
-        int previous = TaskLeakHooks.EnterMoveNext(parent);
+        TaskLeakHooks.EnterOperation(parent);
         TestSites.DropFrame(Leaf);
-        TaskLeakHooks.ExitMoveNext(previous);
+        TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
 
         TaskLeakGroup leak = TaskLeakDetector.DetectNow().Leaks.Single();
 
@@ -183,7 +183,7 @@ public class ChainTests
         var parentFrame = new object();
         int parent = 0;
         TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
-        int previous = TaskLeakHooks.EnterMoveNext(parent);
+        TaskLeakHooks.EnterOperation(parent);
         int parentSlot = parent;
         TaskLeakHooks.Complete(ref parent);
         Assert.That(OperationContext.Current, Is.Zero, "a completed operation is nobody's parent");
@@ -192,7 +192,6 @@ public class ChainTests
         int child = 0;
         TaskLeakHooks.SuspendFrame(ref child, Leaf, null, childFrame);
         Assert.That(OperationRegistry.At(child - 1).Parent, Is.Zero);
-        TaskLeakHooks.ExitMoveNext(previous);
         TaskLeakHooks.Complete(ref child);
         GC.KeepAlive(parentFrame);
         GC.KeepAlive(childFrame);
@@ -212,15 +211,18 @@ public class ChainTests
     private static void StartParentChain()
     {
         // Top suspends on something opaque (a ValueTask: no awaited object), resumes and starts Mid, which starts Leaf.
+        // Each suspends again before its frame is dropped, which restores the thread's current operation.
+        var topFrame = new object();
         int top = 0;
-        TaskLeakHooks.SuspendFrame(ref top, Top, null, new object());
-        int outer = TaskLeakHooks.EnterMoveNext(top);
+        TaskLeakHooks.SuspendFrame(ref top, Top, null, topFrame);
+        TaskLeakHooks.EnterOperation(top);
+        var midFrame = new object();
         int mid = 0;
-        TaskLeakHooks.SuspendFrame(ref mid, Mid, null, new object());
-        int inner = TaskLeakHooks.EnterMoveNext(mid);
+        TaskLeakHooks.SuspendFrame(ref mid, Mid, null, midFrame);
+        TaskLeakHooks.EnterOperation(mid);
         TestSites.DropFrame(Leaf);
-        TaskLeakHooks.ExitMoveNext(inner);
-        TaskLeakHooks.ExitMoveNext(outer);
+        TaskLeakHooks.SuspendFrame(ref mid, Mid, null, midFrame);
+        TaskLeakHooks.SuspendFrame(ref top, Top, null, topFrame);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -230,9 +232,8 @@ public class ChainTests
         var parentFrame = new object();
         int parent = 0;
         TaskLeakHooks.SuspendFrame(ref parent, s_sites + 3, null, parentFrame);
-        int previous = TaskLeakHooks.EnterMoveNext(parent);
+        TaskLeakHooks.EnterOperation(parent);
         TestSites.DropFrame(Leaf);
         TaskLeakHooks.SuspendFrame(ref parent, Top, new FakeSourceTask(), parentFrame);
-        TaskLeakHooks.ExitMoveNext(previous);
     }
 }

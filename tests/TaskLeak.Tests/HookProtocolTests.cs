@@ -136,24 +136,6 @@ public class HookProtocolTests
         Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
     }
 
-    [Test]
-    public void MoveNext_enter_and_exit_nest_and_restore_the_current_operation()
-    {
-        Assert.That(TaskLeakHooks.EnterMoveNext(0), Is.EqualTo(Tracking.OperationContext.NotEntered), "a first run enters nothing");
-        Assert.That(Tracking.OperationContext.Current, Is.Zero);
-
-        int outer = TaskLeakHooks.EnterMoveNext(7);
-        int inner = TaskLeakHooks.EnterMoveNext(9);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(9));
-        int untracked = TaskLeakHooks.EnterMoveNext(0);
-        TaskLeakHooks.ExitMoveNext(untracked);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(9), "an untracked MoveNext leaves the current operation alone");
-        TaskLeakHooks.ExitMoveNext(inner);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(7));
-        TaskLeakHooks.ExitMoveNext(outer);
-        Assert.That(Tracking.OperationContext.Current, Is.Zero);
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void SuspendAndDropBox()
     {

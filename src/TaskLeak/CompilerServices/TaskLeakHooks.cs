@@ -142,27 +142,6 @@ public static partial class TaskLeakHooks
     }
 
     /// <summary>
-    /// The pairing woven by earlier versions (and still accepted): at the start of every MoveNext; when it resumes a
-    /// tracked operation, that operation becomes the current one on this thread. Returns the value to hand to
-    /// <see cref="ExitMoveNext"/> on every exit.
-    /// </summary>
-    /// <param name="operation">The state machine's operation field (0 on a first run or when untracked).</param>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int EnterMoveNext(int operation) =>
-        operation == 0 ? OperationContext.NotEntered : OperationContext.Enter(operation);
-
-    /// <summary>On every exit of a woven MoveNext: restores the operation that was current before it.</summary>
-    /// <param name="previous">What <see cref="EnterMoveNext"/> returned.</param>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ExitMoveNext(int previous)
-    {
-        if (previous != OperationContext.NotEntered)
-        {
-            OperationContext.Exit(previous);
-        }
-    }
-
-    /// <summary>
     /// Before a spawn call (Task.Run, Task.Factory.StartNew, new Task): the work it starts captures the current
     /// ExecutionContext, so operations it suspends record this spawn site as their origin.
     /// Returns the state to hand to <see cref="ExitSpawn"/> right after the call.

@@ -7,19 +7,6 @@ namespace TaskLeak.Tracking;
 /// </summary>
 internal static class OperationContext
 {
-    /// <summary>What <see cref="Enter"/> returns when nothing was entered; never a valid previous value.</summary>
-    internal const int NotEntered = -1;
-
     /// <summary>Slot + 1 of the operation running now on this thread, or 0.</summary>
     internal static int Current => OperationRegistry.CurrentThreadCache?.Current ?? 0;
-
-    internal static int Enter(int operation)
-    {
-        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
-        int previous = cache.Current;
-        cache.Current = operation;
-        return previous;
-    }
-
-    internal static void Exit(int previous) => OperationRegistry.Cache.Current = previous;
 }
