@@ -12,8 +12,8 @@ namespace TaskLeak.CompilerServices;
 /// <remarks>
 /// Every hook is safe to call from any thread and never throws into user code. Synchronous completions never
 /// reach the registry: an operation is registered at its first real suspension only. The kill switch
-/// (<see cref="TaskLeakOptions.Enabled"/>) is tested first, so a disabled hook is one predictable branch; an operation
-/// tracked before it was switched off still completes normally. The weaver tests the operation field inline before
+/// (<see cref="TaskLeakOptions.Enabled"/>) is tested before anything is registered, so a disabled hook is a couple of
+/// predictable branches; an operation tracked before it was switched off is still moved, released and completes normally. The weaver tests the operation field inline before
 /// <see cref="EnterOperation"/> and <see cref="Complete"/> (which still accept 0), and no hook is inlined: a woven
 /// MoveNext that never suspends pays two loads and branches, and keeps the size and frame of the original. Each hook is a
 /// try/catch around one call to its body (<see cref="OperationTracker"/>), which keeps the body free of exception

@@ -12,7 +12,7 @@ namespace TaskLeak.Tracking;
 /// </summary>
 internal static class OperationTracker
 {
-    /// <summary>The kill switch: when false every hook is one predictable branch. Starts from the startup configuration.</summary>
+    /// <summary>The kill switch: when false no operation begins (those already tracked finish). Starts from the startup configuration.</summary>
     internal static volatile bool Enabled = RuntimeSettings.Startup.Enabled;
 
     private static int s_internalErrors;
