@@ -19,11 +19,22 @@ internal sealed class SampleRun
     private const string Namespace = "TaskLeak.NUnit.Samples.";
     private static readonly Lazy<SampleRun> s_instance = new(Execute, System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private SampleRun(Dictionary<string, ITestResult> results) => Results = results;
+    private SampleRun(Dictionary<string, ITestResult> results, string progress, string reportDirectory)
+    {
+        Results = results;
+        Progress = progress;
+        ReportDirectory = reportDirectory;
+    }
 
     internal static SampleRun Instance => s_instance.Value;
 
     internal IReadOnlyDictionary<string, ITestResult> Results { get; }
+
+    /// <summary>What the run wrote to NUnit's progress output (the end-of-run report).</summary>
+    internal string Progress { get; }
+
+    /// <summary>The directory TASKLEAK_TEST_REPORT named during the run.</summary>
+    internal string ReportDirectory { get; }
 
     internal ITestResult this[string name] =>
         Results.TryGetValue(name, out ITestResult? result) ? result : throw new KeyNotFoundException("No sample test " + name);
@@ -43,16 +54,20 @@ internal sealed class SampleRun
 
     private static SampleRun Execute()
     {
+        string reports = Directory.CreateTempSubdirectory("taskleak-nunit-").FullName;
+        Environment.SetEnvironmentVariable(TaskLeak.Testing.TaskLeakRunReport.JsonPathVariable, reports);
         var runner = new NUnitTestAssemblyRunner(new DefaultTestAssemblyBuilder());
         runner.Load(typeof(ParallelSiblings).Assembly, new Dictionary<string, object>
         {
             [FrameworkPackageSettings.NumberOfTestWorkers] = 4,
         });
-        ITestResult root = runner.Run(new Silent(), TestFilter.Empty);
+        var listener = new Silent();
+        ITestResult root = runner.Run(listener, TestFilter.Empty);
+        Environment.SetEnvironmentVariable(TaskLeak.Testing.TaskLeakRunReport.JsonPathVariable, null);
 
         var results = new Dictionary<string, ITestResult>();
         Collect(root, results);
-        return new SampleRun(results);
+        return new SampleRun(results, listener.Progress, reports);
     }
 
     private static void Collect(ITestResult result, Dictionary<string, ITestResult> into)
@@ -72,6 +87,19 @@ internal sealed class SampleRun
 
     private sealed class Silent : ITestListener
     {
+        private readonly System.Text.StringBuilder _progress = new();
+
+        internal string Progress
+        {
+            get
+            {
+                lock (_progress)
+                {
+                    return _progress.ToString();
+                }
+            }
+        }
+
         public void TestStarted(ITest test)
         {
         }
@@ -82,6 +110,13 @@ internal sealed class SampleRun
 
         public void TestOutput(TestOutput output)
         {
+            if (output.Stream == "Progress")
+            {
+                lock (_progress)
+                {
+                    _progress.Append(output.Text);
+                }
+            }
         }
 
         public void SendMessage(TestMessage message)

@@ -2,6 +2,7 @@ using System;
 using NUnit.Framework;
 using NUnit.Framework.Interfaces;
 using TaskLeak.NUnit.Checking;
+using TaskLeak.Testing;
 
 namespace TaskLeak.NUnit;
 
@@ -25,30 +26,13 @@ namespace TaskLeak.NUnit;
 [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
 public sealed class DetectTaskLeaksAttribute : Attribute, ITestAction
 {
-    private readonly TaskLeakAssertOptions _options = new();
-    private TaskLeakAction _onLeak = TaskLeakAction.Fail;
-    private TaskLeakAction _onStalled = TaskLeakAction.None;
-    private string[] _ignoredMethods = Array.Empty<string>();
-    private string[] _ignoredSites = Array.Empty<string>();
-    private Set _set;
-
-    [Flags]
-    private enum Set
-    {
-        OnLeak = 1,
-        OnStalled = 2,
-        StalledAfter = 4,
-        PendingTimeout = 8,
-        Collections = 16,
-        Attribution = 32,
-        IgnorePendingAtStart = 64,
-    }
+    private readonly TaskLeakTestSettings _settings = new();
 
     /// <summary>What to do when operations the test started were proven leaked: fail (the default), warn, or nothing.</summary>
     public TaskLeakAction OnLeak
     {
-        get => _onLeak;
-        set => (_onLeak, _set) = (value, _set | Set.OnLeak);
+        get => _settings.OnLeak;
+        set => _settings.OnLeak = value;
     }
 
     /// <summary>
@@ -57,57 +41,57 @@ public sealed class DetectTaskLeaksAttribute : Attribute, ITestAction
     /// </summary>
     public TaskLeakAction OnStalled
     {
-        get => _onStalled;
-        set => (_onStalled, _set) = (value, _set | Set.OnStalled);
+        get => _settings.OnStalled;
+        set => _settings.OnStalled = value;
     }
 
     /// <summary>With <see cref="OnStalled"/>: only sites whose oldest operation has been suspended this long count (0: all).</summary>
     public int StalledAfterMilliseconds
     {
-        get => (int)_options.StalledAfter.TotalMilliseconds;
-        set => (_options.StalledAfter, _set) = (TimeSpan.FromMilliseconds(value), _set | Set.StalledAfter);
+        get => _settings.StalledAfterMilliseconds;
+        set => _settings.StalledAfterMilliseconds = value;
     }
 
     /// <summary>With <see cref="OnStalled"/>: how long to wait for operations still finishing (1000 by default).</summary>
     public int PendingTimeoutMilliseconds
     {
-        get => (int)_options.PendingTimeout.TotalMilliseconds;
-        set => (_options.PendingTimeout, _set) = (TimeSpan.FromMilliseconds(value), _set | Set.PendingTimeout);
+        get => _settings.PendingTimeoutMilliseconds;
+        set => _settings.PendingTimeoutMilliseconds = value;
     }
 
     /// <summary>How many full blocking garbage collections to force after each test (3 by default; 0: none, only sweep).</summary>
     public int Collections
     {
-        get => _options.Collections;
-        set => (_options.Collections, _set) = (value, _set | Set.Collections);
+        get => _settings.Collections;
+        set => _settings.Collections = value;
     }
 
     /// <summary>Which operations each test answers for; see <see cref="TaskLeakAttribution"/>.</summary>
     public TaskLeakAttribution Attribution
     {
-        get => _options.Attribution;
-        set => (_options.Attribution, _set) = (value, _set | Set.Attribution);
+        get => _settings.Attribution;
+        set => _settings.Attribution = value;
     }
 
     /// <summary>See <see cref="TaskLeakAssertOptions.IgnorePendingAtStart"/>.</summary>
     public bool IgnorePendingAtStart
     {
-        get => _options.IgnorePendingAtStart;
-        set => (_options.IgnorePendingAtStart, _set) = (value, _set | Set.IgnorePendingAtStart);
+        get => _settings.IgnorePendingAtStart;
+        set => _settings.IgnorePendingAtStart = value;
     }
 
     /// <summary>Methods to leave out; see <see cref="TaskLeakAssertOptions.IgnoredMethods"/>.</summary>
     public string[] IgnoredMethods
     {
-        get => (string[])_ignoredMethods.Clone();
-        set => _ignoredMethods = (string[]?)value?.Clone() ?? Array.Empty<string>();
+        get => _settings.IgnoredMethods;
+        set => _settings.IgnoredMethods = value;
     }
 
     /// <summary>Await sites to leave out; see <see cref="TaskLeakAssertOptions.IgnoredSites"/>.</summary>
     public string[] IgnoredSites
     {
-        get => (string[])_ignoredSites.Clone();
-        set => _ignoredSites = (string[]?)value?.Clone() ?? Array.Empty<string>();
+        get => _settings.IgnoredSites;
+        set => _settings.IgnoredSites = value;
     }
 
     /// <summary>Once per test case, wherever the attribute is placed.</summary>
@@ -120,7 +104,7 @@ public sealed class DetectTaskLeaksAttribute : Attribute, ITestAction
         // NUnit runs the assembly's attribute first, then the fixture's, then the test's: later ones are nearer.
         TestLeakState state = TestLeakState.Get(test) ?? TestLeakState.Begin(test);
         state.Depth++;
-        ApplyTo(state);
+        _settings.ApplyTo(state.Check);
     }
 
     /// <summary>The last attribute to run after the test checks it and leaves its scope.</summary>
@@ -134,90 +118,14 @@ public sealed class DetectTaskLeaksAttribute : Attribute, ITestAction
 
         try
         {
-            Check(state);
+            if (state.Check.CheckAtEnd() is { } verdict)
+            {
+                Verdict.Report(verdict.Action, verdict.Message, afterTest: true);
+            }
         }
         finally
         {
             state.End(test);
-        }
-    }
-
-    private static void Check(TestLeakState state)
-    {
-        bool leaks = state.OnLeak != TaskLeakAction.None;
-        bool stalled = state.OnStalled != TaskLeakAction.None;
-        if (!leaks && !stalled)
-        {
-            return;
-        }
-
-        LeakFindings findings = LeakCheck.Run(state.Scope, state.Options, stalled, state.Baseline, state.Reported, state.TestMethod);
-        if (!leaks)
-        {
-            findings.Leaks.Clear();
-        }
-
-        if (findings.IsEmpty)
-        {
-            return;
-        }
-
-        bool fail = (findings.Leaks.Count > 0 && state.OnLeak == TaskLeakAction.Fail)
-            || (findings.Pending.Count > 0 && state.OnStalled == TaskLeakAction.Fail);
-        Verdict.Report(fail ? TaskLeakAction.Fail : TaskLeakAction.Warn, findings.ToString(), afterTest: true);
-    }
-
-    private void ApplyTo(TestLeakState state)
-    {
-        TaskLeakAssertOptions target = state.Options;
-        if ((_set & Set.OnLeak) != 0)
-        {
-            state.OnLeak = _onLeak;
-        }
-
-        if ((_set & Set.OnStalled) != 0)
-        {
-            state.OnStalled = _onStalled;
-        }
-
-        if ((_set & Set.StalledAfter) != 0)
-        {
-            target.StalledAfter = _options.StalledAfter;
-        }
-
-        if ((_set & Set.PendingTimeout) != 0)
-        {
-            target.PendingTimeout = _options.PendingTimeout;
-        }
-
-        if ((_set & Set.Collections) != 0)
-        {
-            target.Collections = _options.Collections;
-        }
-
-        if ((_set & Set.Attribution) != 0)
-        {
-            target.Attribution = _options.Attribution;
-        }
-
-        if ((_set & Set.IgnorePendingAtStart) != 0)
-        {
-            target.IgnorePendingAtStart = _options.IgnorePendingAtStart;
-        }
-
-        foreach (string method in _ignoredMethods)
-        {
-            target.IgnoredMethods.Add(method);
-        }
-
-        foreach (string site in _ignoredSites)
-        {
-            target.IgnoredSites.Add(site);
-        }
-
-        if (target.Attribution == TaskLeakAttribution.Process)
-        {
-            state.Baseline ??= Baseline.Take();
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using TaskLeak.NUnit.Checking;
+using TaskLeak.Testing;
 
 namespace TaskLeak.NUnit;
 
@@ -16,12 +17,12 @@ public static class TaskLeakAssert
     /// </summary>
     /// <param name="options">What to leave out and how hard to look; the covering attribute's settings when null.</param>
     /// <exception cref="InvalidOperationException">No <see cref="DetectTaskLeaksAttribute"/> covers the current test.</exception>
-    public static void NoLeaks(TaskLeakAssertOptions? options = null) => Check(Current(nameof(NoLeaks)), options, pending: false);
+    public static void NoLeaks(TaskLeakAssertOptions? options = null) => Report(Current(nameof(NoLeaks), options, pending: false));
 
     /// <summary>Fails (or warns) if operations started inside <paramref name="scope"/> were proven leaked.</summary>
     /// <param name="scope">The scope whose operations to check.</param>
     /// <param name="options">What to leave out and how hard to look; the defaults when null.</param>
-    public static void NoLeaks(TaskLeakScope scope, TaskLeakAssertOptions? options = null) => Check(ForScope(scope), options, pending: false);
+    public static void NoLeaks(TaskLeakScope scope, TaskLeakAssertOptions? options = null) => Report(ForScope(scope, options, pending: false));
 
     /// <summary>
     /// The stricter check: fails (or warns) if operations started by the current test are still suspended — proven leaked,
@@ -31,43 +32,38 @@ public static class TaskLeakAssert
     /// <param name="options">What to leave out and how hard to look; the covering attribute's settings when null.</param>
     /// <exception cref="InvalidOperationException">No <see cref="DetectTaskLeaksAttribute"/> covers the current test.</exception>
     public static void NoPendingOperations(TaskLeakAssertOptions? options = null) =>
-        Check(Current(nameof(NoPendingOperations)), options, pending: true);
+        Report(Current(nameof(NoPendingOperations), options, pending: true));
 
     /// <summary>Fails (or warns) if operations started inside <paramref name="scope"/> leaked or are still suspended.</summary>
     /// <param name="scope">The scope whose operations to check.</param>
     /// <param name="options">What to leave out and how hard to look; the defaults when null.</param>
     public static void NoPendingOperations(TaskLeakScope scope, TaskLeakAssertOptions? options = null) =>
-        Check(ForScope(scope), options, pending: true);
+        Report(ForScope(scope, options, pending: true));
 
-    private static (TaskLeakScope Scope, TestLeakState? State) Current(string assertion) =>
+    private static TaskLeakVerdict? Current(string assertion, TaskLeakAssertOptions? options, bool pending) =>
         TestLeakState.Current is { } state
-            ? (state.Scope, state)
+            ? state.Check.Assert(options, pending)
             : throw new InvalidOperationException(
                 "TaskLeakAssert." + assertion + "() checks the operations the current test started, so the test must run in a leak scope: " +
                 "put [DetectTaskLeaks] on the test, its fixture or its assembly ([DetectTaskLeaks(OnLeak = TaskLeakAction.None)] to check " +
                 "only where you assert), or pass the TaskLeakScope to check.");
 
-    private static (TaskLeakScope Scope, TestLeakState? State) ForScope(TaskLeakScope scope)
+    private static TaskLeakVerdict? ForScope(TaskLeakScope scope, TaskLeakAssertOptions? options, bool pending)
     {
         if (scope is null)
         {
             throw new ArgumentNullException(nameof(scope));
         }
 
-        TestLeakState? state = TestLeakState.Current;
-        return (scope, ReferenceEquals(state?.Scope, scope) ? state : null);
+        // The current test's own scope keeps the test's settings and remembers what was reported.
+        return TestLeakState.Current is { } state ? state.Check.Assert(scope, options, pending) : TaskLeakTestCheck.AssertScope(scope, options, pending);
     }
 
-    private static void Check((TaskLeakScope Scope, TestLeakState? State) target, TaskLeakAssertOptions? options, bool pending)
+    private static void Report(TaskLeakVerdict? verdict)
     {
-        options ??= target.State?.Options.Clone() ?? new TaskLeakAssertOptions();
-        LeakFindings findings = LeakCheck.Run(target.Scope, options, pending, target.State?.Baseline, target.State?.Reported, target.State?.TestMethod);
-        if (findings.IsEmpty)
+        if (verdict is not null)
         {
-            return;
+            Verdict.Report(verdict.Action, verdict.Message, afterTest: false);
         }
-
-        target.State?.MarkReported(findings);
-        Verdict.Report(options.Action, findings.ToString(), afterTest: false);
     }
 }

@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace TaskLeak.NUnit.Checking;
+namespace TaskLeak.Testing;
 
 /// <summary>
 /// What the whole process had when a test began, per await site: suspended operations and proven leaks. Only

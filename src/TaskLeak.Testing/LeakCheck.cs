@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 
-namespace TaskLeak.NUnit.Checking;
+namespace TaskLeak.Testing;
 
 /// <summary>Runs one check: collect and sweep, then read the leaks (and pending operations) the test answers for.</summary>
 internal static class LeakCheck

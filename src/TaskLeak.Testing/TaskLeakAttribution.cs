@@ -1,4 +1,4 @@
-namespace TaskLeak.NUnit;
+namespace TaskLeak;
 
 /// <summary>Which operations a leak check holds the test responsible for.</summary>
 public enum TaskLeakAttribution

@@ -1,4 +1,4 @@
-namespace TaskLeak.NUnit.Checking;
+namespace TaskLeak.Testing;
 
 /// <summary>Leaks and pending operations are counted per await site: a method and its <c>File.cs:line</c>.</summary>
 internal static class SiteKey

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace TaskLeak.NUnit.Checking;
+namespace TaskLeak.Testing;
 
 /// <summary>The ignore lists of <see cref="TaskLeakAssertOptions"/>, matched against reported names.</summary>
 internal sealed class LeakFilter

@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 
-namespace TaskLeak.NUnit;
+namespace TaskLeak;
 
 /// <summary>
 /// Settings of one leak check: what to leave out, how hard to look, and what to do with the result. The same
-/// settings can be given on <see cref="DetectTaskLeaksAttribute"/>, whose values are the defaults of explicit
-/// <see cref="TaskLeakAssert"/> calls in the tests it covers.
+/// settings can be given on a test framework's <c>[DetectTaskLeaks]</c>, whose values are the defaults of explicit
+/// <c>TaskLeakAssert</c> calls in the tests it covers.
 /// </summary>
 public sealed class TaskLeakAssertOptions
 {
@@ -38,7 +38,7 @@ public sealed class TaskLeakAssertOptions
     /// With <see cref="TaskLeakAttribution.Process"/>: leave out operations that were already suspended, and leaks
     /// already proven, when the test began (goleak's <c>IgnoreCurrent</c>). Counted per await site. True by default.
     /// With <see cref="TaskLeakAttribution.Test"/> nothing the test started can predate it, so this changes nothing.
-    /// The starting point is recorded when the test begins if the <see cref="DetectTaskLeaksAttribute"/> covering it
+    /// The starting point is recorded when the test begins if the <c>[DetectTaskLeaks]</c> covering it
     /// says <see cref="TaskLeakAttribution.Process"/>; without one, nothing is left out.
     /// </summary>
     public bool IgnorePendingAtStart { get; set; } = true;
@@ -76,7 +76,9 @@ public sealed class TaskLeakAssertOptions
     /// <summary>Fail the test (the default) or give it a warning.</summary>
     public TaskLeakAction Action { get; set; } = TaskLeakAction.Fail;
 
-    internal TaskLeakAssertOptions Clone()
+    /// <summary>A copy: changing it leaves these settings as they are.</summary>
+    /// <returns>The copy.</returns>
+    public TaskLeakAssertOptions Clone()
     {
         var copy = new TaskLeakAssertOptions
         {

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
-namespace TaskLeak.NUnit.Checking;
+namespace TaskLeak.Testing;
 
 /// <summary>Leaks proven at one site that the test answers for.</summary>
 /// <param name="Group">The site's group; its example (stack, chain) is the first operation the ledger saw there.</param>
@@ -13,7 +13,7 @@ internal readonly record struct LeakFinding(TaskLeakGroup Group, long Count, boo
 /// <summary>What one check found: proven leaks and, for pending checks, operations still suspended.</summary>
 internal sealed class LeakFindings
 {
-    private static readonly string[] s_frameworkFrames = { "at NUnit.", "at System.", "at Microsoft." };
+    private static readonly string[] s_frameworkFrames = { "at NUnit.", "at Xunit.", "at System.", "at Microsoft." };
     private readonly string _whose;
 
     /// <param name="leaks">Proven leaks the test answers for.</param>
