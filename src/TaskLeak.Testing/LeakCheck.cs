@@ -78,7 +78,7 @@ internal static class LeakCheck
 
         string whose = process ? (start == Baseline.Empty ? "in this process" : "in this process since the test began")
             : testMethod is not null ? "started by this test" : "started in scope '" + scope.Name + "'";
-        return new LeakFindings(leaks, stillPending, whose);
+        return new LeakFindings(leaks, stillPending, whose, testMethod);
     }
 
     private static Dictionary<string, long> CountsEverywhere()

@@ -15,12 +15,15 @@ internal sealed class LeakFindings
 {
     private static readonly string[] s_frameworkFrames = { "at NUnit.", "at Xunit.", "at System.", "at Microsoft." };
     private readonly string _whose;
+    private readonly string? _testMethod;
 
     /// <param name="leaks">Proven leaks the test answers for.</param>
     /// <param name="pending">Operations still suspended that the test answers for.</param>
     /// <param name="whose">Whose operations these are, for the message: "started by this test", "in this process".</param>
-    internal LeakFindings(List<LeakFinding> leaks, List<(PendingOperationGroup Group, long Count)> pending, string whose)
+    /// <param name="testMethod">The test's <c>Namespace.Type.Method</c>: creation stacks end at its frame.</param>
+    internal LeakFindings(List<LeakFinding> leaks, List<(PendingOperationGroup Group, long Count)> pending, string whose, string? testMethod)
     {
+        _testMethod = testMethod;
         Leaks = leaks;
         Pending = pending;
         _whose = whose;
@@ -62,7 +65,7 @@ internal sealed class LeakFindings
                 if (group.CreationStack is { Length: > 0 } stack)
                 {
                     text.Append(foreign ? "    created at  (an example from another operation at this site)\n" : "    created at\n");
-                    AppendUserFrames(text, stack);
+                    AppendUserFrames(text, stack, _testMethod);
                 }
             }
         }
@@ -97,7 +100,9 @@ internal sealed class LeakFindings
     }
 
     // The stack runs on into the test runner and the thread pool; those trailing frames say nothing about the leak.
-    private static void AppendUserFrames(StringBuilder text, string stack)
+    // Below the test method's own frame everything is the runner's (and, where a continuation ran inline, another
+    // test's), so the stack ends there; without that frame, trailing framework frames are dropped.
+    private static void AppendUserFrames(StringBuilder text, string stack, string? testMethod)
     {
         var frames = new List<string>();
         foreach (string line in stack.Split('\n'))
@@ -110,6 +115,13 @@ internal sealed class LeakFindings
         }
 
         int end = frames.Count;
+        string? testFrame = testMethod is null ? null : "at " + testMethod + "(";
+        int test = testFrame is null ? -1 : frames.FindIndex(frame => frame.StartsWith(testFrame, System.StringComparison.Ordinal));
+        if (test >= 0)
+        {
+            end = test + 1;
+        }
+
         while (end > 1 && IsFramework(frames[end - 1]))
         {
             end--;
