@@ -95,6 +95,7 @@ public static class TaskLeakTests
     /// </summary>
     /// <param name="context">The assembly cleanup's context (its messages join the last test's output); null writes to the console.</param>
     /// <returns>The whole process's report.</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)] // the calling assembly names the report
     public static TaskLeakReport ReportRun(TestContext? context = null)
     {
         var text = new StringWriter();
