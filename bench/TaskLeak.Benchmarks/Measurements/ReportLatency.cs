@@ -60,7 +60,7 @@ internal static class ReportLatency
             }
 
             latencies.Add(Stopwatch.GetElapsedTime(collectedAt, Volatile.Read(ref s_reportedAt)).TotalMilliseconds);
-            sweeps.Add(Sweeper.LastSweepTicks * 1000.0 / Stopwatch.Frequency);
+            sweeps.Add(Detector.Default.Sweeper.LastSweepTicks * 1000.0 / Stopwatch.Frequency);
             Thread.Sleep(20);
         }
 
