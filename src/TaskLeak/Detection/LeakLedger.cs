@@ -184,9 +184,8 @@ internal sealed class LeakLedger
                 }
 
                 Accumulator acc = GetAccumulator(book, root.Site);
-                acc.SetStacklessSink(stackless);
                 groupOf[r] = acc.Site.Id;
-                acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf));
+                acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf), stackless);
                 book.Total++;
                 grown[acc.Site.Id] = (acc, grown.TryGetValue(acc.Site.Id, out var g) ? g.Count + 1 : 1);
             }
@@ -450,7 +449,6 @@ internal sealed class LeakLedger
 
         // A name, never the Type: a ledger that kept a user type would keep a collectible AssemblyLoadContext loaded forever.
         private string? _targetType;
-        private List<int>? _stackless;
         private ChainLink[]? _chain;
         private long _age;
         private Dictionary<int, int>? _scopes;
@@ -461,13 +459,11 @@ internal sealed class LeakLedger
             _sites = sites;
         }
 
-        internal void SetStacklessSink(List<int>? stackless) => _stackless = stackless;
-
         internal SiteInfo Site { get; }
         internal int Count { get; private set; }
         internal long Awaiters { get; private set; }
 
-        internal void Add(ProvenOperation op, int awaiters, long now, Func<ChainLink[]> chain)
+        internal void Add(ProvenOperation op, int awaiters, long now, Func<ChainLink[]> chain, List<int>? stackless)
         {
             Count++;
             Awaiters += awaiters;
@@ -479,7 +475,7 @@ internal sealed class LeakLedger
                 }
                 else
                 {
-                    _stackless?.Add(op.FirstSite);
+                    stackless?.Add(op.FirstSite);
                 }
             }
 

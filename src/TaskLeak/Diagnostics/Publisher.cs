@@ -111,18 +111,6 @@ internal sealed class Publisher
     /// <summary>Publishes everything enqueued so far.</summary>
     internal void FlushAll() => Flush(Volatile.Read(ref _enqueued));
 
-    /// <summary>Whether findings wait for publication.</summary>
-    internal bool HasPending
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _published < _enqueued;
-            }
-        }
-    }
-
     private sealed class Outbox
     {
         private readonly List<TaskLeakGroup> _leaks = new();
