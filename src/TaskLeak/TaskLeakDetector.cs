@@ -62,8 +62,12 @@ public static class TaskLeakDetector
         return LeakLedger.Snapshot();
     }
 
-    /// <summary>The operations suspended right now, grouped by await site (no collection is forced).</summary>
-    public static TaskLeakSnapshot Snapshot() => PendingOperations.Snapshot();
+    /// <summary>The operations suspended right now, grouped by await site, each with its logical async stacks (no collection is forced).</summary>
+    public static TaskLeakSnapshot Snapshot() => PendingStacks.Snapshot(0);
+
+    /// <summary>The operations suspended for at least <paramref name="minimumAge"/> (since their first suspension), grouped as <see cref="Snapshot()"/> does.</summary>
+    /// <param name="minimumAge">The least age of an operation to include.</param>
+    public static TaskLeakSnapshot Snapshot(TimeSpan minimumAge) => PendingStacks.Snapshot(Math.Max(0, (long)minimumAge.TotalMilliseconds));
 
     /// <summary>The leaks proven so far, without collecting or sweeping.</summary>
     public static TaskLeakReport GetReport() => LeakLedger.Snapshot();
