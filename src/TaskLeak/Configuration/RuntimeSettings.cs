@@ -26,5 +26,7 @@ internal static class RuntimeSettings
         {
             ExitReport.Register();
         }
+
+        PeriodicDetection.Default.Changed();
     }
 }

@@ -54,6 +54,8 @@ internal static class Sweeper
             {
                 ExitReport.Register();
             }
+
+            PeriodicDetection.Default.Changed();
         }
     }
 
