@@ -101,7 +101,7 @@ public static class TaskLeakEndpointRouteBuilderExtensions
                 context.Response.Headers["X-TaskLeak-Detection"] = "none";
             }
 
-            return json ? Results.Text(report.ToJson(), Json) : Results.Text(report.IsEmpty ? "TaskLeak: no leaks proven.\n" : report.ToString(), Text);
+            return json ? Results.Text(report.ToJson() + "\n", Json) : Results.Text(report.IsEmpty ? "TaskLeak: no leaks proven.\n" : report.ToString(), Text);
         }
 
         internal IResult Pending(HttpContext context)
@@ -112,7 +112,7 @@ public static class TaskLeakEndpointRouteBuilderExtensions
             }
 
             TaskLeakSnapshot snapshot = TaskLeakDetector.Snapshot(minAge);
-            return json ? Results.Text(snapshot.ToJson(), Json) : Results.Text(snapshot.ToString(), Text);
+            return json ? Results.Text(snapshot.ToJson() + "\n", Json) : Results.Text(snapshot.ToString(), Text);
         }
 
         internal IResult Stalled(HttpContext context)
@@ -125,7 +125,7 @@ public static class TaskLeakEndpointRouteBuilderExtensions
             IReadOnlyList<StalledOperationGroup> stalled = TaskLeakDetector.GetStalled(minAge);
             if (json)
             {
-                return Results.Text(stalled.ToJson(), Json);
+                return Results.Text(stalled.ToJson() + "\n", Json);
             }
 
             var text = new StringBuilder();
@@ -150,7 +150,7 @@ public static class TaskLeakEndpointRouteBuilderExtensions
             IReadOnlyList<GrowingSite> growing = TaskLeakDetector.GetGrowingSites();
             if (json)
             {
-                return Results.Text(growing.ToJson(), Json);
+                return Results.Text(growing.ToJson() + "\n", Json);
             }
 
             var text = new StringBuilder();
