@@ -90,10 +90,10 @@ internal static class PendingStacks
     private static void Chain(int start, List<Op> ops, int[] up, Dictionary<long, int> index, List<(AsyncStackFrameKind, int)> chain)
     {
         chain.Clear();
-        var seen = new HashSet<int> { start };
         int top = start;
         int origin = ops[start].Origin;
-        for (int k = up[start]; k >= 0 && chain.Count < LeakLedger.MaxChainDepth && seen.Add(k); k = up[k])
+        // The depth cap also ends a cycle of await links (a racy read of the registry could make one).
+        for (int k = up[start]; k >= 0 && k != start && chain.Count < LeakLedger.MaxChainDepth; k = up[k])
         {
             chain.Add((AsyncStackFrameKind.AwaitedBy, ops[k].Site));
             top = k;
@@ -104,7 +104,7 @@ internal static class PendingStacks
         }
 
         Op topOp = ops[top];
-        bool parentInChain = topOp.Parent != -1 && index.TryGetValue(topOp.Parent, out int parent) && seen.Contains(parent);
+        bool parentInChain = topOp.Parent != -1 && index.TryGetValue(topOp.Parent, out int parent) && InChain(start, parent, up);
         if (topOp.Parent != -1 && !parentInChain && topOp.ParentSite != 0 && chain.Count < LeakLedger.MaxChainDepth)
         {
             chain.Add((AsyncStackFrameKind.CalledBy, topOp.ParentSite));
@@ -114,6 +114,20 @@ internal static class PendingStacks
         {
             chain.Add((AsyncStackFrameKind.StartedBy, origin));
         }
+    }
+
+    private static bool InChain(int start, int op, int[] up)
+    {
+        int depth = 0;
+        for (int k = start; k >= 0 && depth <= LeakLedger.MaxChainDepth; k = up[k], depth++)
+        {
+            if (k == op)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private readonly struct Op
