@@ -9,18 +9,19 @@ namespace TaskLeak.Detection;
 /// The pending snapshot with logical async stacks (Go's <c>goroutine?debug=1</c>): every live operation, grouped by its
 /// await site, then by its stack above that site. A stack is read from the registry's links only (who awaits whom, the
 /// causal parent, the spawn site): no task or box is touched, and nothing here is proven — every frame is live.
+/// It reads one detector's registry and site tables (the default detector's for <see cref="TaskLeakDetector.Snapshot()"/>).
 /// </summary>
 internal static class PendingStacks
 {
     // A site with many distinct stacks lists the busiest ones; the rest are still counted in the group's total.
     internal const int MaxStacksPerSite = 16;
 
-    internal static TaskLeakSnapshot Snapshot(long minimumAgeMs)
+    internal static TaskLeakSnapshot Snapshot(OperationRegistry registry, SiteRegistry sites, long minimumAgeMs)
     {
         long now = Clock.NowMilliseconds();
         var ops = new List<Op>();
         var index = new Dictionary<long, int>();
-        OperationRegistry.VisitLive((int slot, int generation, int site, ref Slot s) =>
+        registry.VisitLive((int slot, int generation, int site, ref Slot s) =>
         {
             long key = ProvenOperation.OperationKey(slot, generation);
             if (index.ContainsKey(key))
@@ -77,9 +78,9 @@ internal static class PendingStacks
         var groups = new List<PendingOperationGroup>(bySite.Count);
         foreach (KeyValuePair<int, SiteGroup> entry in bySite)
         {
-            SiteInfo site = SiteRegistry.Get(entry.Key);
+            SiteInfo site = sites.Get(entry.Key);
             groups.Add(new PendingOperationGroup(site.Method, site.Location, site.SourcePath, site.Line,
-                site.Target.Length > 0 ? site.Target : "<unknown>", entry.Value.Count, entry.Value.Oldest, entry.Value.ToStacks()));
+                site.Target.Length > 0 ? site.Target : "<unknown>", entry.Value.Count, entry.Value.Oldest, entry.Value.ToStacks(sites)));
         }
 
         groups.Sort(static (a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.AwaitSite, b.AwaitSite));
@@ -166,7 +167,7 @@ internal static class PendingStacks
                 : (1, ageMs, chain.ToArray());
         }
 
-        internal IReadOnlyList<PendingStack> ToStacks()
+        internal IReadOnlyList<PendingStack> ToStacks(SiteRegistry sites)
         {
             var stacks = new List<PendingStack>(_stacks.Count);
             foreach (var entry in _stacks.Values)
@@ -174,7 +175,7 @@ internal static class PendingStacks
                 var frames = new AsyncStackFrame[entry.Frames.Length];
                 for (int i = 0; i < frames.Length; i++)
                 {
-                    SiteInfo site = SiteRegistry.Get(entry.Frames[i].Site);
+                    SiteInfo site = sites.Get(entry.Frames[i].Site);
                     string method = entry.Frames[i].Kind == AsyncStackFrameKind.StartedBy && site.Target.Length > 0 ? site.Target : site.Method;
                     frames[i] = new AsyncStackFrame(entry.Frames[i].Kind, method, site.Location);
                 }

@@ -1,37 +1,39 @@
 using System;
 using System.Diagnostics;
 using System.Threading;
-using TaskLeak.Configuration;
-using TaskLeak.Diagnostics;
 
 namespace TaskLeak.Detection;
 
 /// <summary>
 /// Periodic detection (<see cref="TaskLeakOptions.DetectionInterval"/>): an idle service runs no full collection, so
-/// its dropped frames stay uncollected and unproven. A background thread of its own calls the public detection path at
-/// most once per interval, counted from the last run (or from when it was turned on); it never runs on an application
-/// thread, and what the detection throws is contained and counted. Off by default: no thread exists until an interval
-/// is set. The soundness of what it proves is DetectNow's: nothing here decides a leak.
+/// its dropped frames stay uncollected and unproven. A detector owns one: a background thread of its own calls the
+/// detector's detection at most once per interval, counted from the last run (or from when it was turned on); it never
+/// runs on an application thread, and what the detection throws is contained and counted by the owner. Off by
+/// default: no thread exists until an interval is set. The soundness of what it proves is DetectNow's: nothing here
+/// decides a leak.
 /// </summary>
 internal sealed class PeriodicDetection
 {
     internal const string ThreadName = "TaskLeak periodic detection";
 
-    /// <summary>The process's instance: reads <see cref="RuntimeSettings.Current"/> and calls <see cref="TaskLeakDetector.DetectNow"/>.</summary>
-    internal static readonly PeriodicDetection Default = new(static () => RuntimeSettings.Current.DetectionInterval, static () => TaskLeakDetector.DetectNow());
-
     private readonly Func<TimeSpan?> _interval;
     private readonly Action _detect;
+    private readonly Action<Exception> _failed;
     private readonly AutoResetEvent _changed = new(false);
     private readonly object _lock = new();
     private Thread? _thread;
+    private volatile bool _stopped;
     private long _runs;
     private long _failures;
 
-    internal PeriodicDetection(Func<TimeSpan?> interval, Action detect)
+    /// <param name="interval">Reads the interval in effect (null: off); read again at every wake-up.</param>
+    /// <param name="detect">One detection (the owner's DetectNow).</param>
+    /// <param name="failed">A detection threw (counted by the owner; the thread carries on).</param>
+    internal PeriodicDetection(Func<TimeSpan?> interval, Action detect, Action<Exception> failed)
     {
         _interval = interval;
         _detect = detect;
+        _failed = failed;
     }
 
     /// <summary>Detections run so far.</summary>
@@ -40,13 +42,21 @@ internal sealed class PeriodicDetection
     /// <summary>Detections that threw (contained).</summary>
     internal long Failures => Interlocked.Read(ref _failures);
 
-    /// <summary>Whether the thread exists (it is only started once an interval is set).</summary>
-    internal bool Started => Volatile.Read(ref _thread) is not null;
+    /// <summary>Whether the thread exists and has not been stopped (it is only started once an interval is set).</summary>
+    internal bool Started => Volatile.Read(ref _thread) is not null && !_stopped;
+
+    /// <summary>The thread, once started (tests join it after <see cref="Stop"/>).</summary>
+    internal Thread? Thread => Volatile.Read(ref _thread);
 
     /// <summary>The settings may have changed: starts the thread when an interval is first set, else wakes it to re-read.</summary>
     internal void Changed()
     {
-        if (_thread is null)
+        if (_stopped)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _thread) is null)
         {
             if (_interval() is null)
             {
@@ -55,7 +65,7 @@ internal sealed class PeriodicDetection
 
             lock (_lock)
             {
-                if (_thread is null)
+                if (_thread is null && !_stopped)
                 {
                     var thread = new Thread(Run) { IsBackground = true, Name = ThreadName };
                     thread.Start();
@@ -68,10 +78,21 @@ internal sealed class PeriodicDetection
         _changed.Set();
     }
 
+    /// <summary>Ends the thread (after the detection it may be running); it never starts again.</summary>
+    internal void Stop()
+    {
+        lock (_lock)
+        {
+            _stopped = true;
+        }
+
+        _changed.Set();
+    }
+
     private void Run()
     {
         long last = Stopwatch.GetTimestamp();
-        while (true)
+        while (!_stopped)
         {
             try
             {
@@ -97,10 +118,17 @@ internal sealed class PeriodicDetection
                 _detect();
                 Interlocked.Increment(ref _runs);
             }
-            catch (Exception)
+            catch (Exception e)
             {
                 Interlocked.Increment(ref _failures);
-                LeakSinks.CountFailure();
+                try
+                {
+                    _failed(e);
+                }
+                catch (Exception)
+                {
+                    // Counting is best effort; the thread carries on.
+                }
             }
         }
     }

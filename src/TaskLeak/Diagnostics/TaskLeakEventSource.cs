@@ -1,6 +1,4 @@
 using System.Diagnostics.Tracing;
-using TaskLeak.Detection;
-using TaskLeak.Tracking;
 
 namespace TaskLeak.Diagnostics;
 
@@ -36,6 +34,9 @@ internal sealed class TaskLeakEventSource : EventSource
     public void GrowingSite(string Method, string AwaitSite, string WaitTarget, int Count, int Increase, int Sweeps) =>
         WriteEvent(3, Method, AwaitSite, WaitTarget, Count, Increase, Sweeps);
 
+    [Event(4, Level = EventLevel.Error, Message = "TaskLeak turned part of its work off: {0}")]
+    public void RuntimeError(string Problem) => WriteEvent(4, Problem);
+
 #if NET
     protected override void OnEventCommand(EventCommandEventArgs command)
     {
@@ -45,11 +46,11 @@ internal sealed class TaskLeakEventSource : EventSource
         }
 
         // Created on demand: counters cost nothing until a tool (dotnet-counters, an EventListener) asks for them.
-        _pending ??= new PollingCounter("pending", this, static () => OperationRegistry.CountTracked())
+        _pending ??= new PollingCounter("pending", this, static () => Detector.Default.Registry.CountTracked())
         {
             DisplayName = "Suspended async operations tracked",
         };
-        _leakedTotal ??= new PollingCounter("leaked-total", this, static () => LeakLedger.TotalProven)
+        _leakedTotal ??= new PollingCounter("leaked-total", this, static () => Detector.Default.Ledger.TotalProven)
         {
             DisplayName = "Leaked async operations proven (since start or Reset)",
         };
