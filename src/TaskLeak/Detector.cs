@@ -68,6 +68,7 @@ internal sealed class Detector : IDisposable
         Tracker = new OperationTracker(Registry, Sites, Policy, clock, _options.Enabled);
         Ledger = new LeakLedger(Sites);
         Growth = new GrowthTracker(Sites);
+        Periodic = new PeriodicDetection(() => CurrentOptions.DetectionInterval, () => DetectNow(), _ => Sinks.CountFailure());
         if (isDefault && _options.ReportOnProcessExit)
         {
             ExitReport.Register();
@@ -83,6 +84,14 @@ internal sealed class Detector : IDisposable
     internal LeakSinks Sinks { get; }
     internal Publisher Publisher { get; }
     internal Sweeper Sweeper { get; }
+
+    /// <summary>
+    /// This detector's periodic detection (<see cref="TaskLeakOptions.DetectionInterval"/>). Its thread starts when an
+    /// interval is in effect and the detector runs: with the background threads (a startup setting takes effect at the
+    /// first suspension), or at once when <see cref="Configure"/> sets one (the caller asked for it, so a detector without
+    /// background threads runs it too). <see cref="Configure"/> re-evaluates it; <see cref="Dispose"/> stops it.
+    /// </summary>
+    internal PeriodicDetection Periodic { get; }
 
     /// <summary>Deterministic test seam, called in DEBUG builds only: inside a sweep, between a tracked slot's state read and its proof read.</summary>
     internal Action<int>? BeforeProofRead;
@@ -143,6 +152,12 @@ internal sealed class Detector : IDisposable
                 ExitReport.Register();
             }
         }
+
+        // Outside the lock: starting a thread is not configuration state, and the thread reads CurrentOptions itself.
+        if (!_disposed)
+        {
+            Periodic.Changed();
+        }
     }
 
     /// <summary>Forces full blocking collections, waits for pending finalizers, sweeps, publishes, and returns every leak proven so far.</summary>
@@ -159,7 +174,9 @@ internal sealed class Detector : IDisposable
         return Ledger.Snapshot();
     }
 
-    public TaskLeakSnapshot Snapshot() => PendingOperations.Snapshot(Registry, Sites);
+    public TaskLeakSnapshot Snapshot() => PendingStacks.Snapshot(Registry, Sites, 0);
+
+    public TaskLeakSnapshot Snapshot(TimeSpan minimumAge) => PendingStacks.Snapshot(Registry, Sites, Math.Max(0, (long)minimumAge.TotalMilliseconds));
 
     public TaskLeakReport GetReport() => Ledger.Snapshot();
 
@@ -298,6 +315,19 @@ internal sealed class Detector : IDisposable
                 }
             }
         }
+
+        if (Volatile.Read(ref _started) != 0)
+        {
+            // Right after the start (a racing caller may repeat it: Changed is idempotent): a startup interval (environment, AppContext) takes effect with the background threads.
+            try
+            {
+                Periodic.Changed();
+            }
+            catch (Exception e)
+            {
+                Sinks.ReportError("Periodic detection could not start (" + e.GetType().Name + ": " + e.Message + "); leaks are proven after natural collections and by DetectNow.");
+            }
+        }
     }
 
     /// <summary>Failed attempts to start the background threads so far.</summary>
@@ -326,7 +356,14 @@ internal sealed class Detector : IDisposable
         }
 
         Sweeper.Stop();
+        Periodic.Stop();
         _publishWake.Set();
+        if (Periodic.Thread is Thread periodic && periodic != Thread.CurrentThread)
+        {
+            // A detection it is running reads the registry: let it end before the handles are freed.
+            periodic.Join(TimeSpan.FromSeconds(30));
+        }
+
         if (!_background)
         {
             Registry.FreeHandles();

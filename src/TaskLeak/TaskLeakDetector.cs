@@ -47,8 +47,12 @@ public static class TaskLeakDetector
     /// </summary>
     public static TaskLeakReport DetectNow() => Detector.Default.DetectNow();
 
-    /// <summary>The operations suspended right now, grouped by await site (no collection is forced).</summary>
+    /// <summary>The operations suspended right now, grouped by await site, each with its logical async stacks (no collection is forced).</summary>
     public static TaskLeakSnapshot Snapshot() => Detector.Default.Snapshot();
+
+    /// <summary>The operations suspended for at least <paramref name="minimumAge"/> (since their first suspension), grouped as <see cref="Snapshot()"/> does.</summary>
+    /// <param name="minimumAge">The least age of an operation to include.</param>
+    public static TaskLeakSnapshot Snapshot(TimeSpan minimumAge) => Detector.Default.Snapshot(minimumAge);
 
     /// <summary>The leaks proven so far, without collecting or sweeping.</summary>
     public static TaskLeakReport GetReport() => Detector.Default.GetReport();

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -89,7 +90,9 @@ public class ReportJsonTests : DetectorTest
             {
                 PendingOperationGroup group = snapshot.Groups[i];
                 Assert.That(groups[i].EnumerateObject().Select(p => p.Name),
-                    Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs" }));
+                    Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs", "stacks" }));
+                Assert.That(groups[i].GetProperty("stacks").EnumerateArray().Sum(s => s.GetProperty("count").GetInt32()), Is.EqualTo(group.Stacks.Sum(s => s.Count)));
+                Assert.That(group.Stacks.Sum(s => s.Count), Is.EqualTo(group.Count), "every operation has a stack (fewer than 16 distinct here)");
                 Assert.That(groups[i].GetProperty("method").GetString(), Is.EqualTo(group.Method));
                 Assert.That(groups[i].GetProperty("awaitSite").GetString(), Is.EqualTo(group.AwaitSite));
                 Assert.That(NullableString(groups[i].GetProperty("sourcePath")), Is.EqualTo(group.SourcePath));
@@ -105,6 +108,38 @@ public class ReportJsonTests : DetectorTest
         {
             held.Complete();
         }
+    }
+
+    [Test]
+    public void The_stalled_tier_round_trips_through_its_schema()
+    {
+        var held = new HeldOperations(D, s_sites + 2, 2);
+        try
+        {
+            IReadOnlyList<StalledOperationGroup> stalled = D.GetStalled(TimeSpan.Zero);
+            using JsonDocument json = JsonDocument.Parse(stalled.ToJson());
+            JsonElement root = json.RootElement;
+            Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "schemaVersion", "kind", "label", "totalCount", "groups" }));
+            Assert.That(root.GetProperty("kind").GetString(), Is.EqualTo("taskleak.stalled"));
+            Assert.That(root.GetProperty("label").GetString(), Is.EqualTo(StalledOperationGroup.Label));
+            Assert.That(root.GetProperty("totalCount").GetInt32(), Is.EqualTo(stalled.Sum(g => g.Count)));
+            JsonElement group = root.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("method").GetString() == TestSites.Method("Json", 2));
+            Assert.That(group.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs" }));
+            Assert.That(group.GetProperty("count").GetInt32(), Is.EqualTo(2));
+        }
+        finally
+        {
+            held.Complete();
+        }
+    }
+
+    [Test]
+    public void The_growing_tier_has_its_own_kind_even_when_empty()
+    {
+        using JsonDocument json = JsonDocument.Parse(System.Array.Empty<GrowingSite>().ToJson());
+        Assert.That(json.RootElement.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "schemaVersion", "kind", "label", "sites" }));
+        Assert.That(json.RootElement.GetProperty("kind").GetString(), Is.EqualTo("taskleak.growing"));
+        Assert.That(json.RootElement.GetProperty("sites").GetArrayLength(), Is.Zero);
     }
 
     [Test]
