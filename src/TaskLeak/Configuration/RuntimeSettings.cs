@@ -1,5 +1,6 @@
 using System.Threading;
 using TaskLeak.Detection;
+using TaskLeak.Diagnostics;
 using TaskLeak.Tracking;
 
 namespace TaskLeak.Configuration;
@@ -14,6 +15,10 @@ internal static class RuntimeSettings
     internal static readonly TaskLeakOptions Startup = TaskLeakConfiguration.ReadFromProcess();
 
     private static TaskLeakOptions s_current = Startup.Clone();
+
+    // The EventSource exists from the first hook on, even when tracking starts off, so that dotnet-taskleak can reach a
+    // dormant process and turn tracking on. Its commands run on the thread pool, after this type is initialised.
+    private static readonly bool s_listening = TaskLeakEventSource.Listen();
 
     internal static TaskLeakOptions Current => Volatile.Read(ref s_current);
 

@@ -1,3 +1,4 @@
+using System;
 using System.Diagnostics.Tracing;
 using TaskLeak.Detection;
 using TaskLeak.Tracking;
@@ -11,7 +12,7 @@ namespace TaskLeak.Diagnostics;
 [EventSource(Name = SourceName)]
 internal sealed class TaskLeakEventSource : EventSource
 {
-    internal const string SourceName = "TaskLeak";
+    internal const string SourceName = CommandProtocol.SourceName;
 
     internal static readonly TaskLeakEventSource Log = new();
 
@@ -36,13 +37,38 @@ internal sealed class TaskLeakEventSource : EventSource
     public void GrowingSite(string Method, string AwaitSite, string WaitTarget, int Count, int Increase, int Sweeps) =>
         WriteEvent(3, Method, AwaitSite, WaitTarget, Count, Increase, Sweeps);
 
-#if NET
+    /// <summary>One chunk of the JSON reply to a dotnet-taskleak request (<see cref="CommandProtocol"/>).</summary>
+    [Event(CommandProtocol.ReplyEventId, Level = EventLevel.Informational, Message = "Reply to {0}: chunk {1} of {2}")]
+    public void CommandReply(string RequestId, int Chunk, int ChunkCount, string Payload) =>
+        WriteEvent(CommandProtocol.ReplyEventId, RequestId, Chunk, ChunkCount, Payload);
+
+    /// <summary>Written a moment after a reply's last chunk, in a later EventPipe flush: a reader (TraceEvent) may hold an event back until a later one arrives.</summary>
+    [Event(CommandProtocol.ReplyEndEventId, Level = EventLevel.Informational, Message = "End of reply to {0}")]
+    public void CommandReplyEnd(string RequestId) => WriteEvent(CommandProtocol.ReplyEndEventId, RequestId);
+
+    /// <summary>Creates the EventSource (if it was not yet), so that a tool can reach a dormant process.</summary>
+    [NonEvent]
+    internal static bool Listen()
+    {
+        try
+        {
+            return Log is not null;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
     protected override void OnEventCommand(EventCommandEventArgs command)
     {
         if (command.Command != EventCommand.Enable)
         {
             return;
         }
+
+        TaskLeakCommands.OnCommand(this, command.Arguments);
+#if NET
 
         // Created on demand: counters cost nothing until a tool (dotnet-counters, an EventListener) asks for them.
         _pending ??= new PollingCounter("pending", this, static () => OperationRegistry.CountTracked())
@@ -53,6 +79,6 @@ internal sealed class TaskLeakEventSource : EventSource
         {
             DisplayName = "Leaked async operations proven (since start or Reset)",
         };
-    }
 #endif
+    }
 }
