@@ -65,6 +65,13 @@ internal static class Render
         var text = new StringBuilder();
         text.Append(Invariant($"Process {Pid(reply)}: {report.GetProperty("totalCount").GetInt64()} leaked async operation(s) at {leaks.GetArrayLength()} site(s)"));
         text.Append(detected ? " after a forced detection" : "").Append(" (proven: collected while suspended; they can never resume)\n");
+        JsonElement options = reply.GetProperty("options");
+        if (!options.GetProperty("enabled").GetBoolean() || options.GetProperty("sampleRate").GetInt32() > 1)
+        {
+            // Proven stays proven whatever the settings; the counts, though, are of tracked operations only.
+            text.Append(Tracking(reply)).Append('\n');
+        }
+
         if (leaks.GetArrayLength() == 0 && !detected)
         {
             text.Append("Nothing is proven until a full GC has run since the leak: `leaks --detect` forces one (it pauses the process for a full blocking collection).\n");

@@ -177,6 +177,20 @@ public sealed class EndToEndTests
     }
 
     [Test]
+    public async Task Monitor_stops_cleanly_with_exit_code_0_when_cancelled()
+    {
+        using TargetProcess target = await TargetProcess.StartAsync("2 0");
+        using var cancellation = new CancellationTokenSource();
+        // What Ctrl+C does (Program cancels the token): here, as soon as the first refresh is written.
+        var output = new CancelOnWrite(cancellation, "dotnet-taskleak monitor:");
+        var error = new StringWriter();
+        int code = await Cli.RunAsync(new[] { "monitor", "-p", target.Id.ToString(), "--interval", "1h" }, output, error, true, cancellation.Token)
+            .WaitAsync(TimeSpan.FromSeconds(120));
+        Assert.That(code, Is.Zero, error.ToString());
+        Assert.That(CountOf(output.ToString(), "dotnet-taskleak monitor:"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_process_without_TaskLeak_is_a_clear_error_with_exit_code_3()
     {
         using TargetProcess plain = await TargetProcess.StartAsync("plain");
@@ -216,6 +230,18 @@ public sealed class EndToEndTests
         (int code, _, string error) = await Tool(args);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain(message));
+    }
+
+    private sealed class CancelOnWrite(CancellationTokenSource cancellation, string marker) : StringWriter
+    {
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            if (value is not null && value.Contains(marker, StringComparison.Ordinal))
+            {
+                cancellation.Cancel();
+            }
+        }
     }
 
     private static async Task<(int Code, string Output, string Error)> Tool(params string[] args)

@@ -48,6 +48,18 @@ public sealed class RenderTests
     }
 
     [Test]
+    public void Leaks_are_labelled_when_counts_are_sampled_and_not_otherwise()
+    {
+        string report = "{\"totalCount\":2,\"overflowCount\":0,\"leaks\":[{\"method\":\"N.M\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":2,\"chain\":\"N.M (A.cs:1)\",\"creationStack\":null}]}";
+        using JsonDocument sampled = JsonDocument.Parse(Reply(report, sampleRate: 4));
+        Assert.That(Render.Leaks(sampled.RootElement, detected: false), Does.Contain("sampled: 1 suspension in 4"));
+        using JsonDocument all = JsonDocument.Parse(Reply(report));
+        string text = Render.Leaks(all.RootElement, detected: true);
+        Assert.That(text, Does.Not.Contain("tracking"));
+        Assert.That(text, Does.Contain("     2 \u00d7 N.M (A.cs:1) waiting on t\n         chain: N.M (A.cs:1)\n"));
+    }
+
+    [Test]
     public void Ps_prints_async_stacks_when_the_snapshot_carries_them()
     {
         string group = "{\"method\":\"N.Leaf\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":1,\"oldestAgeMs\":5," +
