@@ -8,10 +8,11 @@ using TaskLeak.CompilerServices;
 namespace TaskLeak.Tests;
 
 /// <summary>The JSON documents parse back to exactly what the report objects say, field by field, as the README's schema lists them.</summary>
-[NonParallelizable]
-public class ReportJsonTests
+public class ReportJsonTests : DetectorTest
 {
-    private static readonly int s_sites = TestSites.Register("Json", 4);
+    private int? _s_sites;
+
+    private int s_sites => _s_sites ??= TestSites.Register(D, "Json", 4);
 
     private static readonly string[] s_reportFields = { "schemaVersion", "kind", "totalCount", "overflowCount", "leaks" };
 
@@ -21,20 +22,14 @@ public class ReportJsonTests
         "asyncStack", "awaitedBy", "startedBy", "creationStack",
     };
 
-    [SetUp]
-    public void SetUp()
-    {
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-    }
 
     [Test]
     public void The_report_round_trips_through_the_documented_schema()
     {
         StartChain();
-        TestSites.DropFrame(s_sites + 3);
-        TestSites.DropFrame(s_sites + 3);
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TestSites.DropFrame(D, s_sites + 3);
+        TestSites.DropFrame(D, s_sites + 3);
+        TaskLeakReport report = D.DetectNow();
         Assert.That(report.Leaks, Has.Count.EqualTo(2));
 
         using JsonDocument json = JsonDocument.Parse(report.ToJson());
@@ -78,10 +73,10 @@ public class ReportJsonTests
     [Test]
     public void The_snapshot_round_trips_through_the_documented_schema()
     {
-        var held = new HeldOperations(s_sites + 2, 3);
+        var held = new HeldOperations(D, s_sites + 2, 3);
         try
         {
-            TaskLeakSnapshot snapshot = TaskLeakDetector.Snapshot();
+            TaskLeakSnapshot snapshot = D.Snapshot();
             using JsonDocument json = JsonDocument.Parse(snapshot.ToJson());
             JsonElement root = json.RootElement;
 
@@ -116,9 +111,9 @@ public class ReportJsonTests
     public void The_text_report_is_a_top_table_then_one_routine_per_site()
     {
         StartChain();
-        TestSites.DropFrame(s_sites + 3);
-        TestSites.DropFrame(s_sites + 3);
-        string text = TaskLeakDetector.DetectNow().ToString();
+        TestSites.DropFrame(D, s_sites + 3);
+        TestSites.DropFrame(D, s_sites + 3);
+        string text = D.DetectNow().ToString();
 
         Assert.That(text, Does.Contain("      flat  flat%   sum%  site\n"));
         Assert.That(text, Does.Contain("         2 66.67% 66.67%  Tests.Json3.Run (Json.cs:4)\n"));
@@ -139,10 +134,10 @@ public class ReportJsonTests
     private static string? NullableString(JsonElement element) => element.ValueKind == JsonValueKind.Null ? null : element.GetString();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StartChain()
+    private void StartChain()
     {
-        object leaf = TestSites.SuspendBox(s_sites, new FakeSourceTask(), out _);
-        object mid = TestSites.SuspendBox(s_sites + 1, leaf, out _);
-        TestSites.SuspendBox(s_sites + 2, mid, out _);
+        object leaf = TestSites.SuspendBox(D, s_sites, new FakeSourceTask(), out _);
+        object mid = TestSites.SuspendBox(D, s_sites + 1, leaf, out _);
+        TestSites.SuspendBox(D, s_sites + 2, mid, out _);
     }
 }

@@ -20,7 +20,8 @@ public sealed class RuntimeCommandTests
     [Test]
     public void The_event_source_exists_once_settings_are_read_even_when_nothing_was_tracked()
     {
-        // What the first hook does in a dormant process: read the settings. Nothing here has been woven or tracked.
+        // What the first hook does in a dormant process: create the default detector (it reads the settings). Nothing
+        // here has been woven or tracked.
         _ = TaskLeakDetector.Options;
         using var listener = new ReplyListener();
         Assert.That(listener.Source, Is.Not.Null);
@@ -221,7 +222,7 @@ public sealed class RuntimeCommandTests
 
         protected override void OnEventWritten(EventWrittenEventArgs e)
         {
-            if (e.EventSource.Name != CommandProtocolName || e.Payload is null || e.EventId is not (4 or 5))
+            if (e.EventSource.Name != CommandProtocolName || e.Payload is null || e.EventId is not (CommandProtocol.ReplyEventId or CommandProtocol.ReplyEndEventId))
             {
                 return;
             }
@@ -229,13 +230,13 @@ public sealed class RuntimeCommandTests
             lock (_lock)
             {
                 string id = (string)e.Payload[0]!;
-                if (e.EventId == 5)
+                if (e.EventId == CommandProtocol.ReplyEndEventId)
                 {
                     End(id).TrySetResult();
                     return;
                 }
 
-                if (e.EventId != 4)
+                if (e.EventId != CommandProtocol.ReplyEventId)
                 {
                     return;
                 }

@@ -13,9 +13,10 @@ internal static class CommandProtocol
 {
     internal const string SourceName = "TaskLeak";
 
-    internal const int ReplyEventId = 4;
+    // After the EventSource's finding and error events (1 to 4).
+    internal const int ReplyEventId = 5;
     internal const string ReplyEventName = "CommandReply";
-    internal const int ReplyEndEventId = 5;
+    internal const int ReplyEndEventId = 6;
 
     /// <summary>
     /// How long after the last chunk the end event is written. EventPipe flushes a session's buffers about every 100 ms,

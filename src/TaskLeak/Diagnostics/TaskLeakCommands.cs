@@ -13,24 +13,25 @@ namespace TaskLeak.Diagnostics;
 
 /// <summary>
 /// Answers dotnet-taskleak: a tool enables the <c>TaskLeak</c> EventSource with command arguments (see
-/// <see cref="CommandProtocol"/>), and the answer comes back as <c>CommandReply</c> events. Only the public
-/// <see cref="TaskLeakDetector"/> facade is used, so a remote request can do nothing the application could not do itself.
+/// <see cref="CommandProtocol"/>), and the answer comes back as <c>CommandReply</c> events. The EventSource owns one
+/// instance (it is process-wide); requests address the default detector through the public <see cref="TaskLeakDetector"/>
+/// facade only, so a remote request can do nothing the application could not do itself.
 /// </summary>
 /// <remarks>
 /// Soundness: a remote <c>enable</c> is <see cref="TaskLeakDetector.Configure"/> with <c>Enabled = true</c>, which only lets
 /// operations that suspend from then on begin; nothing already suspended is registered, and only the GC proof moves an
 /// operation into the report. <c>Detect</c> forces collections and sweeps, which proves nothing that is reachable.
 /// </remarks>
-internal static class TaskLeakCommands
+internal sealed class TaskLeakCommands
 {
     private const int RememberedRequests = 64;
 
-    private static readonly object s_lock = new();
-    private static readonly Queue<string> s_recent = new();
-    private static readonly HashSet<string> s_seen = new(StringComparer.Ordinal);
+    private readonly object _lock = new();
+    private readonly Queue<string> _recent = new();
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     /// <summary>Called from the EventSource's OnEventCommand; never throws, never blocks the thread that enabled the session.</summary>
-    internal static void OnCommand(TaskLeakEventSource source, IDictionary<string, string?>? arguments)
+    internal void OnCommand(TaskLeakEventSource source, IDictionary<string, string?>? arguments)
     {
         try
         {
@@ -43,8 +44,8 @@ internal static class TaskLeakCommands
 
             var copy = new Dictionary<string, string?>(arguments, StringComparer.OrdinalIgnoreCase);
 
-            // Off the enabling thread (the diagnostics server's, or the constructor's when a session was already on):
-            // a forced detection takes a while, and the runtime's own statics may still be initialising on that thread.
+            // Off the enabling thread: a forced detection takes a while, and that thread may be the one constructing the
+            // default detector (which creates this EventSource; a session already on calls back from its constructor).
             // Unsafe: the application's ExecutionContext (AsyncLocals) has no business in a diagnostics request.
             ThreadPool.UnsafeQueueUserWorkItem(static state =>
             {
@@ -54,7 +55,7 @@ internal static class TaskLeakCommands
         }
         catch (Exception)
         {
-            LeakSinks.CountFailure();
+            CountFailure();
         }
     }
 
@@ -105,35 +106,42 @@ internal static class TaskLeakCommands
                 }
                 catch (Exception)
                 {
-                    LeakSinks.CountFailure();
+                    CountFailure();
                 }
             }, (source, requestId), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         catch (Exception)
         {
-            LeakSinks.CountFailure();
+            CountFailure();
         }
     }
 
     /// <summary>EventPipe may call OnEventCommand again with the same arguments (another session changes): run each request once.</summary>
-    private static bool FirstTime(string requestId)
+    private bool FirstTime(string requestId)
     {
-        lock (s_lock)
+        lock (_lock)
         {
-            if (!s_seen.Add(requestId))
+            if (!_seen.Add(requestId))
             {
                 return false;
             }
 
-            s_recent.Enqueue(requestId);
-            if (s_recent.Count > RememberedRequests)
+            _recent.Enqueue(requestId);
+            if (_recent.Count > RememberedRequests)
             {
-                s_seen.Remove(s_recent.Dequeue());
+                _seen.Remove(_recent.Dequeue());
             }
 
             return true;
         }
     }
+
+    /// <summary>
+    /// A contained failure counts in the default detector's <see cref="TaskLeakDetector.SinkFailures"/>. While that detector
+    /// is being constructed on this thread (it creates the EventSource), <see cref="Detector.Default"/> still reads null
+    /// here: the failure is then dropped rather than thrown.
+    /// </summary>
+    private static void CountFailure() => Detector.Default?.Sinks.CountFailure();
 
     private static Action<Utf8JsonWriter> Configure(Action<TaskLeakOptions> change)
     {
