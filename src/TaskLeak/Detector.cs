@@ -69,9 +69,17 @@ internal sealed class Detector : IDisposable
         Ledger = new LeakLedger(Sites);
         Growth = new GrowthTracker(Sites);
         Periodic = new PeriodicDetection(() => CurrentOptions.DetectionInterval, () => DetectNow(), _ => Sinks.CountFailure());
-        if (isDefault && _options.ReportOnProcessExit)
+        if (isDefault)
         {
-            ExitReport.Register();
+            // The process's sinks exist as soon as the default detector does (a woven module's first hook), not at the
+            // first suspension: a dormant process (tracking off) never suspends a tracked operation, and dotnet-taskleak
+            // must still reach its EventSource to turn tracking on. Initialize never throws; its commands run on the
+            // thread pool, so they wait for this constructor to finish.
+            Sinks.Initialize();
+            if (_options.ReportOnProcessExit)
+            {
+                ExitReport.Register();
+            }
         }
     }
 
