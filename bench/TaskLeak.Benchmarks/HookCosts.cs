@@ -131,21 +131,22 @@ public class HookCosts
     [Benchmark]
     public int RentPublishRelease()
     {
-        int index = OperationRegistry.Rent(OperationRegistry.Cache);
-        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+        OperationRegistry registry = Detector.Default.Registry;
+        int index = registry.Rent(registry.Cache);
+        OperationRegistry.Chunk chunk = registry.ChunkOf(index);
         int i = index & OperationRegistry.ChunkMask;
         chunk.Proofs[i].Target = s_box;
         OperationRegistry.Publish(chunk, i, OperationRegistry.Tracked);
-        OperationRegistry.Release(index);
+        registry.Release(index);
         return index;
     }
 
     [Benchmark]
-    public bool ShouldTrack() => TrackingPolicy.ShouldTrack(OperationRegistry.Cache);
+    public bool ShouldTrack() => Detector.Default.Policy.ShouldTrack(Detector.Default.Registry.Cache);
 
     /// <summary>Begin's stack policy at steady state: the per-site counter, and one capture in the sample rate.</summary>
     [Benchmark]
-    public object? StackSampling() => TrackingPolicy.ShouldCaptureStack(_site, OperationRegistry.Cache) ? new StackTrace(0, true) : null;
+    public object? StackSampling() => Detector.Default.Policy.ShouldCaptureStack(_site, Detector.Default.Registry.Cache) ? new StackTrace(0, true) : null;
 
     /// <summary>One creation-stack capture with file and line (what a sampled operation pays).</summary>
     [Benchmark]
@@ -180,7 +181,7 @@ public class HookCosts
     [Benchmark]
     public int SweeperEnsureStarted()
     {
-        Sweeper.EnsureStarted();
+        Detector.Default.EnsureStarted();
         return 0;
     }
 

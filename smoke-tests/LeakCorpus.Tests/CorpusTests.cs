@@ -12,7 +12,7 @@ namespace LeakCorpus.Tests;
 /// Every scenario of the leak corpus, in both compilations (optimized: struct state machines; unoptimized: class
 /// state machines), against TaskLeak: the verdict, and for leaks and stalls the sites a report must name.
 /// </summary>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 public class CorpusTests
 {
     private static readonly Lazy<IReadOnlyList<CorpusCase>> s_cases = new(() => CorpusCase.Load());

@@ -11,7 +11,7 @@ namespace LeakCorpus.Tests;
 /// The peer comparison end to end: the runner's event-27 pass, launched as its own process (enabling the event changes
 /// every async method's box), over the whole corpus; its output parsed and judged as the table judges it.
 /// </summary>
-[NonParallelizable]
+[NonParallelizable] // The event-27 listener is process-wide (TplEventSource), and woven code reports to the one default detector.
 public class Event27Tests
 {
     private static readonly Lazy<IReadOnlyList<Event27Outcome>> s_outcomes = new(() =>

@@ -12,7 +12,7 @@ namespace TaskLeak.SmokeTests.RuntimeAsync;
 
 /// <summary>Runtime-async methods woven by the real Fody build, run by the runtime's own async support.</summary>
 /// <remarks>The tests' own async methods are runtime-async too; [DoNotTrack] keeps them out of the counts they assert.</remarks>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 [DoNotTrack]
 public class RuntimeAsyncTests
 {

@@ -7,7 +7,7 @@ using NUnit.Framework;
 namespace TaskLeak.SmokeTests;
 
 /// <summary>Detection without DetectNow: an ordinary collection wakes the background sweeper.</summary>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 public class BackgroundDetectionTests
 {
     [SetUp]

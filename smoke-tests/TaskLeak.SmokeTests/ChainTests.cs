@@ -7,7 +7,7 @@ using NUnit.Framework;
 namespace TaskLeak.SmokeTests;
 
 /// <summary>Root causes on real woven code: a chain is one leak, rooted at its innermost await, with its logical async stack.</summary>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 public class ChainTests
 {
     [SetUp]

@@ -8,7 +8,7 @@ using NUnit.Framework;
 namespace TaskLeak.SmokeTests;
 
 /// <summary>The foundation's verdicts, on code woven by the real Fody build.</summary>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 public class FoundationTests
 {
     [SetUp]

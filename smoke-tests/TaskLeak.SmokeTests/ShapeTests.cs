@@ -11,7 +11,7 @@ namespace TaskLeak.SmokeTests;
 
 /// <summary>The weaver's shapes on code woven by the real Fody build: leaks named and located, completions silent.</summary>
 /// <remarks>This project is woven too: the fixture's own async tests would count as pending operations while they await.</remarks>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 [DoNotTrack]
 public class ShapeTests
 {

@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace TaskLeak.SmokeTests;
 
 /// <summary>Reachable-but-stuck operations on real woven code: stalled and growing, never proven.</summary>
-[NonParallelizable]
+[NonParallelizable] // Woven code reports to the process's one default detector, which these tests reset and whose leaks they count.
 public class TierTests
 {
     private const string Method = "TaskLeak.SmokeTests.ChainScenarios.WaitForSignalAsync";

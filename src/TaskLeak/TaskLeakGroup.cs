@@ -45,6 +45,16 @@ public sealed class TaskLeakGroup
         _scopes = scopes;
     }
 
+    /// <summary>The root site's id in its detector (publication merges groups of one site).</summary>
+    internal int SiteId { get; set; }
+
+    /// <summary>This group with another count (publication merges the groups of sweeps a slow sink has not seen yet).</summary>
+    internal TaskLeakGroup WithCount(int count) =>
+        new(Method, AwaitSite, SourcePath, Line, WaitTarget, CreationStack, count, AwaiterCount, AsyncStack, AgeMilliseconds, Detail, _scopes)
+        {
+            SiteId = SiteId,
+        };
+
     /// <summary>The leaked method as written in source (<c>Namespace.Type.Method</c>); lambdas and local functions carry their containing method's name.</summary>
     public string Method { get; }
 

@@ -62,5 +62,25 @@ public sealed class TaskLeakOptions
     /// <remarks>Environment <c>TASKLEAK_REPORT_ON_EXIT</c>; switch <c>TaskLeak.ReportOnProcessExit</c>.</remarks>
     public bool ReportOnProcessExit { get; set; }
 
+    /// <summary>
+    /// Periodic detection, for idle or low-allocation services whose leaks would otherwise wait for a natural full
+    /// collection: at most once per this interval, a background thread runs <see cref="TaskLeakDetector.DetectNow"/>
+    /// (full blocking collections; see docs/production.md for its cost). Null (the default) turns it off; leaks proven by
+    /// natural collections are reported either way. At least one second.
+    /// </summary>
+    /// <remarks>Environment <c>TASKLEAK_DETECTION_INTERVAL</c>; switch <c>TaskLeak.DetectionInterval</c> (<c>30s</c>, <c>5m</c>, <c>1h</c>, <c>00:05:00</c>; <c>0</c> or <c>off</c> turns it off).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is shorter than one second.</exception>
+    public TimeSpan? DetectionInterval
+    {
+        get => _detectionInterval;
+        set => _detectionInterval = value is TimeSpan interval && interval < MinimumDetectionInterval
+            ? throw new ArgumentOutOfRangeException(nameof(value), interval, "The detection interval must be at least one second (each detection forces full blocking collections).")
+            : value;
+    }
+
+    internal static readonly TimeSpan MinimumDetectionInterval = TimeSpan.FromSeconds(1);
+
+    private TimeSpan? _detectionInterval;
+
     internal TaskLeakOptions Clone() => (TaskLeakOptions)MemberwiseClone();
 }

@@ -33,13 +33,13 @@ public sealed class TaskLeakScope : IDisposable
     public static TaskLeakScope Begin(string name) => new(name ?? throw new ArgumentNullException(nameof(name)));
 
     /// <summary>Leaks proven so far among operations that started inside this scope (no collection is forced).</summary>
-    public TaskLeakReport GetLeaks() => LeakLedger.SnapshotForScope(Id);
+    public TaskLeakReport GetLeaks() => Detector.Default.Ledger.SnapshotForScope(Id);
 
     /// <summary>Operations that started inside this scope and are suspended right now.</summary>
-    public int PendingCount => OperationRegistry.CountTracked(Id);
+    public int PendingCount => Detector.Default.Registry.CountTracked(Id);
 
     /// <summary>Operations that started inside this scope and are suspended right now, grouped by await site.</summary>
-    public TaskLeakSnapshot GetPending() => PendingOperations.Snapshot(Id);
+    public TaskLeakSnapshot GetPending() => PendingOperations.Snapshot(Detector.Default.Registry, Detector.Default.Sites, Id);
 
     /// <summary>
     /// Forces <paramref name="collections"/> full blocking collections (waiting for pending finalizers between them),
@@ -64,7 +64,7 @@ public sealed class TaskLeakScope : IDisposable
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
         }
 
-        Sweeper.SweepNow();
+        Detector.Default.SweepNow();
         return GetLeaks();
     }
 

@@ -43,6 +43,21 @@ public sealed class TaskLeakSnapshot
                 .Append(group.OldestAgeMilliseconds.ToString(CultureInfo.InvariantCulture).PadLeft(12))
                 .Append("  ").Append(group.Method).Append(" (").Append(group.AwaitSite).Append(") waiting on ")
                 .Append(group.WaitTarget).Append('\n');
+            foreach (PendingStack stack in group.Stacks)
+            {
+                if (stack.AsyncStack.Count == 0 && group.Stacks.Count == 1)
+                {
+                    continue;
+                }
+
+                text.Append("                        ").Append(stack.Count.ToString(CultureInfo.InvariantCulture)).Append(" with oldest ")
+                    .Append(stack.OldestAgeMilliseconds.ToString(CultureInfo.InvariantCulture)).Append(" ms")
+                    .Append(stack.AsyncStack.Count == 0 ? " (top level)" : ":").Append('\n');
+                foreach (AsyncStackFrame frame in stack.AsyncStack)
+                {
+                    text.Append("                          ").Append(frame).Append('\n');
+                }
+            }
         }
 
         return text.ToString();
@@ -53,8 +68,9 @@ public sealed class TaskLeakSnapshot
 public sealed class PendingOperationGroup
 {
     internal PendingOperationGroup(string method, string awaitSite, string? sourcePath, int line, string waitTarget, int count,
-        long oldestAgeMilliseconds)
+        long oldestAgeMilliseconds, IReadOnlyList<PendingStack>? stacks = null)
     {
+        Stacks = stacks ?? System.Array.Empty<PendingStack>();
         Method = method;
         AwaitSite = awaitSite;
         SourcePath = sourcePath;
@@ -84,6 +100,12 @@ public sealed class PendingOperationGroup
 
     /// <summary>How long the oldest of them has been suspended.</summary>
     public long OldestAgeMilliseconds { get; }
+
+    /// <summary>
+    /// The operations' logical async stacks above this site, most common first (at most 16 listed; <see cref="Count"/>
+    /// counts all). Filled by <see cref="TaskLeakDetector.Snapshot()"/>; empty in a scope's snapshot.
+    /// </summary>
+    public IReadOnlyList<PendingStack> Stacks { get; }
 
     /// <inheritdoc/>
     public override string ToString() => Count + " \u00d7 " + Method + " (" + AwaitSite + ") waiting on " + WaitTarget;

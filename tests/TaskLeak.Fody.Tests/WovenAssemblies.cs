@@ -72,7 +72,13 @@ public static class WovenAssemblies
         }
 
         string text = (string)table.Methods.Single(m => m.IsConstructor && m.IsStatic).Body.Instructions.First(i => i.OpCode == OpCodes.Ldstr).Operand;
-        return text.Split('\n').Select(SiteRowView.Parse).ToList();
+        string[] records = text.Split('\n');
+        if (records[0] != "TaskLeakSites:1")
+        {
+            throw new InvalidOperationException("the site table does not start with its version header: " + records[0]);
+        }
+
+        return records.Skip(1).Select(SiteRowView.Parse).ToList();
     }
 
     /// <summary>The 1-based line of the only line of <c>tests/AssemblyToProcess/<paramref name="file"/></c> ending in the comment <c>// <paramref name="marker"/></c>.</summary>

@@ -10,29 +10,26 @@ using TaskLeak.Tracking;
 namespace TaskLeak.Tests;
 
 /// <summary>Root causes, not piles: chains over awaits links and parent edges, cycles, caps, awaiters proven later.</summary>
-[NonParallelizable]
-public class ChainTests
+public class ChainTests : DetectorTest
 {
-    private static readonly int s_sites = TestSites.Register("Chain", 8);
-    private static readonly int s_deep = TestSites.Register("Deep", 100);
+    private int? _s_sites;
 
-    private static int Leaf => s_sites;
-    private static int Mid => s_sites + 1;
-    private static int Top => s_sites + 2;
+    private int s_sites => _s_sites ??= TestSites.Register(D, "Chain", 8);
+    private int? _s_deep;
 
-    [SetUp]
-    public void SetUp()
-    {
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-    }
+    private int s_deep => _s_deep ??= TestSites.Register(D, "Deep", 100);
+
+    private int Leaf => s_sites;
+    private int Mid => s_sites + 1;
+    private int Top => s_sites + 2;
+
 
     [Test]
     public void A_chain_linked_by_awaits_is_one_leak_rooted_at_the_innermost_await()
     {
         StartAwaitChain();
 
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TaskLeakReport report = D.DetectNow();
 
         TaskLeakGroup leak = report.Leaks.Single();
         Assert.That(leak.Method, Is.EqualTo(TestSites.Method("Chain", 0)));
@@ -53,7 +50,7 @@ public class ChainTests
     {
         StartParentChain();
 
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TaskLeakReport report = D.DetectNow();
 
         TaskLeakGroup leak = report.Leaks.Single();
         Assert.That(leak.Method, Is.EqualTo(TestSites.Method("Chain", 0)));
@@ -71,7 +68,7 @@ public class ChainTests
     {
         StartFireAndForget();
 
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TaskLeakReport report = D.DetectNow();
 
         Assert.That(report.Leaks.Select(l => l.Method), Is.EquivalentTo(new[] { TestSites.Method("Chain", 0), TestSites.Method("Chain", 2) }));
         TaskLeakGroup child = report.Leaks.Single(l => l.Method == TestSites.Method("Chain", 0));
@@ -88,15 +85,15 @@ public class ChainTests
     {
         var parentFrame = new object();
         int parent = 0;
-        TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
-        TaskLeakHooks.EnterOperation(parent);
-        TestSites.DropFrame(Leaf);
-        TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
+        H.SuspendFrame(ref parent, Top, null, parentFrame);
+        H.EnterOperation(parent);
+        TestSites.DropFrame(D, Leaf);
+        H.SuspendFrame(ref parent, Top, null, parentFrame);
 
-        TaskLeakGroup leak = TaskLeakDetector.DetectNow().Leaks.Single();
+        TaskLeakGroup leak = D.DetectNow().Leaks.Single();
 
         Assert.That(leak.AsyncStack.Single().ToString(), Is.EqualTo("called by Tests.Chain2.Run (Chain.cs:3)"));
-        TaskLeakHooks.Complete(ref parent);
+        H.Complete(ref parent);
         GC.KeepAlive(parentFrame);
     }
 
@@ -108,9 +105,9 @@ public class ChainTests
             StartAwaitChain();
         }
 
-        TestSites.DropFrame(Leaf, new FakeSourceTask());
+        TestSites.DropFrame(D, Leaf, new FakeSourceTask());
 
-        TaskLeakGroup leak = TaskLeakDetector.DetectNow().Leaks.Single();
+        TaskLeakGroup leak = D.DetectNow().Leaks.Single();
         Assert.That(leak.Count, Is.EqualTo(6));
         Assert.That(leak.AwaiterCount, Is.EqualTo(10));
     }
@@ -124,7 +121,7 @@ public class ChainTests
             new(900_002, 5, Mid, awaits: 900_002, awaitsGeneration: 3, parent: 0, parentGeneration: 0, parentSite: 0, typeof(object)),
         };
 
-        IReadOnlyList<TaskLeakGroup> groups = LeakLedger.Record(proven);
+        IReadOnlyList<TaskLeakGroup> groups = D.Ledger.Record(proven);
 
         TaskLeakGroup leak = groups.Single();
         Assert.That(leak.Count, Is.EqualTo(1));
@@ -143,7 +140,7 @@ public class ChainTests
                 parentGeneration: 0, parentSite: 0, typeof(object)));
         }
 
-        TaskLeakGroup leak = LeakLedger.Record(proven).Single();
+        TaskLeakGroup leak = D.Ledger.Record(proven).Single();
 
         Assert.That(leak.Method, Is.EqualTo(TestSites.Method("Deep", 0)));
         Assert.That(leak.AwaiterCount, Is.EqualTo(99));
@@ -156,24 +153,24 @@ public class ChainTests
     {
         var reported = new List<TaskLeakGroup>();
         EventHandler<TaskLeakDetectedEventArgs> handler = (_, e) => { lock (reported) { reported.AddRange(e.Leaks); } };
-        TaskLeakDetector.LeakDetected += handler;
+        D.LeakDetected += handler;
         try
         {
-            LeakLedger.Record(new List<ProvenOperation> { new(700_001, 4, Leaf, 0, 0, 0, 0, 0, typeof(FakeSourceTask)) });
-            IReadOnlyList<TaskLeakGroup> later = LeakLedger.Record(new List<ProvenOperation>
+            D.Ledger.Record(new List<ProvenOperation> { new(700_001, 4, Leaf, 0, 0, 0, 0, 0, typeof(FakeSourceTask)) });
+            IReadOnlyList<TaskLeakGroup> later = D.Ledger.Record(new List<ProvenOperation>
             {
                 new(700_002, 1, Mid, awaits: 700_002, awaitsGeneration: 4, 0, 0, 0, typeof(object)),
             });
 
             Assert.That(later, Is.Empty, "no new root");
-            TaskLeakGroup leak = TaskLeakDetector.GetReport().Leaks.Single();
+            TaskLeakGroup leak = D.GetReport().Leaks.Single();
             Assert.That(leak.Count, Is.EqualTo(1));
             Assert.That(leak.AwaiterCount, Is.EqualTo(1));
             Assert.That(leak.AsyncStack.Single().Method, Is.EqualTo(TestSites.Method("Chain", 1)));
         }
         finally
         {
-            TaskLeakDetector.LeakDetected -= handler;
+            D.LeakDetected -= handler;
         }
     }
 
@@ -182,58 +179,58 @@ public class ChainTests
     {
         var parentFrame = new object();
         int parent = 0;
-        TaskLeakHooks.SuspendFrame(ref parent, Top, null, parentFrame);
-        TaskLeakHooks.EnterOperation(parent);
+        H.SuspendFrame(ref parent, Top, null, parentFrame);
+        H.EnterOperation(parent);
         int parentSlot = parent;
-        TaskLeakHooks.Complete(ref parent);
-        Assert.That(OperationContext.Current, Is.Zero, "a completed operation is nobody's parent");
+        H.Complete(ref parent);
+        Assert.That(OperationContext.Of(D.Registry), Is.Zero, "a completed operation is nobody's parent");
 
         var childFrame = new object();
         int child = 0;
-        TaskLeakHooks.SuspendFrame(ref child, Leaf, null, childFrame);
-        Assert.That(OperationRegistry.At(child - 1).Parent, Is.Zero);
-        TaskLeakHooks.Complete(ref child);
+        H.SuspendFrame(ref child, Leaf, null, childFrame);
+        Assert.That(D.Registry.At(child - 1).Parent, Is.Zero);
+        H.Complete(ref child);
         GC.KeepAlive(parentFrame);
         GC.KeepAlive(childFrame);
         Assert.That(parentSlot, Is.Not.Zero);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StartAwaitChain()
+    private void StartAwaitChain()
     {
         // Leaf awaits a source nobody else has; Mid awaits Leaf's task (its box); Top awaits Mid's.
-        object leaf = TestSites.SuspendBox(Leaf, new FakeSourceTask(), out _);
-        object mid = TestSites.SuspendBox(Mid, leaf, out _);
-        TestSites.SuspendBox(Top, mid, out _);
+        object leaf = TestSites.SuspendBox(D, Leaf, new FakeSourceTask(), out _);
+        object mid = TestSites.SuspendBox(D, Mid, leaf, out _);
+        TestSites.SuspendBox(D, Top, mid, out _);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StartParentChain()
+    private void StartParentChain()
     {
         // Top suspends on something opaque (a ValueTask: no awaited object), resumes and starts Mid, which starts Leaf.
         // Each suspends again before its frame is dropped, which restores the thread's current operation.
         var topFrame = new object();
         int top = 0;
-        TaskLeakHooks.SuspendFrame(ref top, Top, null, topFrame);
-        TaskLeakHooks.EnterOperation(top);
+        H.SuspendFrame(ref top, Top, null, topFrame);
+        H.EnterOperation(top);
         var midFrame = new object();
         int mid = 0;
-        TaskLeakHooks.SuspendFrame(ref mid, Mid, null, midFrame);
-        TaskLeakHooks.EnterOperation(mid);
-        TestSites.DropFrame(Leaf);
-        TaskLeakHooks.SuspendFrame(ref mid, Mid, null, midFrame);
-        TaskLeakHooks.SuspendFrame(ref top, Top, null, topFrame);
+        H.SuspendFrame(ref mid, Mid, null, midFrame);
+        H.EnterOperation(mid);
+        TestSites.DropFrame(D, Leaf);
+        H.SuspendFrame(ref mid, Mid, null, midFrame);
+        H.SuspendFrame(ref top, Top, null, topFrame);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StartFireAndForget()
+    private void StartFireAndForget()
     {
         // The parent resumes from Chain.cs:4, starts a child and then awaits a completion source of its own.
         var parentFrame = new object();
         int parent = 0;
-        TaskLeakHooks.SuspendFrame(ref parent, s_sites + 3, null, parentFrame);
-        TaskLeakHooks.EnterOperation(parent);
-        TestSites.DropFrame(Leaf);
-        TaskLeakHooks.SuspendFrame(ref parent, Top, new FakeSourceTask(), parentFrame);
+        H.SuspendFrame(ref parent, s_sites + 3, null, parentFrame);
+        H.EnterOperation(parent);
+        TestSites.DropFrame(D, Leaf);
+        H.SuspendFrame(ref parent, Top, new FakeSourceTask(), parentFrame);
     }
 }

@@ -10,24 +10,13 @@ using TaskLeak.Tracking;
 namespace TaskLeak.Tests;
 
 /// <summary>Startup settings: environment over AppContext over defaults; code over both; the kill switch; sampling.</summary>
-[NonParallelizable]
-public class ConfigurationTests
+public class ConfigurationTests : DetectorTest
 {
-    private static readonly int s_site = TestSites.Register("Config", 2);
-    private TaskLeakOptions _saved = null!;
+    private int? _s_site;
 
-    [SetUp]
-    public void SetUp() => _saved = TaskLeakDetector.Options;
+    private int s_site => _s_site ??= TestSites.Register(D, "Config", 2);
 
-    [TearDown]
-    public void TearDown() => TaskLeakDetector.Configure(o =>
-    {
-        o.Enabled = _saved.Enabled;
-        o.SampleRate = _saved.SampleRate;
-        o.CreationStacks = _saved.CreationStacks;
-        o.CreationStacksPerSite = _saved.CreationStacksPerSite;
-        o.CreationStackSampleRate = _saved.CreationStackSampleRate;
-    });
+
 
     [Test]
     public void With_no_source_set_the_defaults_apply()
@@ -113,6 +102,7 @@ public class ConfigurationTests
     }
 
     [Test]
+    [NonParallelizable] // Sets process-wide AppContext switches: the default detector reads them when it first starts.
     public void The_process_reader_sees_AppContext_switches_and_data_set_in_process()
     {
         Assume.That(Environment.GetEnvironmentVariable("TASKLEAK_SAMPLE_RATE"), Is.Null);
@@ -136,14 +126,14 @@ public class ConfigurationTests
     [Test]
     public void Code_wins_for_what_it_sets_and_keeps_the_rest()
     {
-        TaskLeakOptions before = TaskLeakDetector.Options;
-        TaskLeakDetector.Configure(o => o.SampleRate = 3);
+        TaskLeakOptions before = D.Options;
+        D.Configure(o => o.SampleRate = 3);
 
-        TaskLeakOptions after = TaskLeakDetector.Options;
+        TaskLeakOptions after = D.Options;
         Assert.That(after.SampleRate, Is.EqualTo(3));
         Assert.That(after.CreationStacks, Is.EqualTo(before.CreationStacks));
         Assert.That(after.Enabled, Is.EqualTo(before.Enabled));
-        Assert.That(TrackingPolicy.SampleRate, Is.EqualTo(3));
+        Assert.That(D.Policy.SampleRate, Is.EqualTo(3));
     }
 
     [Test]
@@ -151,27 +141,27 @@ public class ConfigurationTests
     {
         var frame = new object();
         int tracked = 0;
-        TaskLeakHooks.SuspendFrame(ref tracked, s_site, null, frame);
-        int pending = TaskLeakDetector.PendingCount;
-        TaskLeakDetector.Configure(o => o.Enabled = false);
+        H.SuspendFrame(ref tracked, s_site, null, frame);
+        int pending = D.PendingCount;
+        D.Configure(o => o.Enabled = false);
         try
         {
             int operation = 0;
-            Assert.That(TaskLeakHooks.Suspend(ref operation, s_site, null), Is.Zero);
-            TaskLeakHooks.SuspendFrame(ref operation, s_site, null, new object());
+            Assert.That(H.Suspend(ref operation, s_site, null), Is.Zero);
+            H.SuspendFrame(ref operation, s_site, null, new object());
             object? token = null;
-            TaskLeakHooks.SuspendWithToken(ref operation, ref token, s_site, null);
+            H.SuspendWithToken(ref operation, ref token, s_site, null);
             Assert.That(operation, Is.Zero);
             Assert.That(token, Is.Null, "no token is even allocated");
-            TaskLeakHooks.ExitSpawn(TaskLeakHooks.EnterSpawn(s_site));
-            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(pending));
+            Tracking.OperationTracker.ExitSpawn(H.EnterSpawn(s_site));
+            Assert.That(D.PendingCount, Is.EqualTo(pending));
 
-            TaskLeakHooks.Complete(ref tracked);
-            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(pending - 1));
+            H.Complete(ref tracked);
+            Assert.That(D.PendingCount, Is.EqualTo(pending - 1));
         }
         finally
         {
-            TaskLeakDetector.Configure(o => o.Enabled = true);
+            D.Configure(o => o.Enabled = true);
             GC.KeepAlive(frame);
         }
     }
@@ -179,7 +169,7 @@ public class ConfigurationTests
     [Test]
     public void Production_sampling_tracks_one_first_suspension_in_N_per_thread()
     {
-        TaskLeakDetector.Configure(o => o.SampleRate = 4);
+        D.Configure(o => o.SampleRate = 4);
         int tracked = 0;
         var frames = new object[400];
         var thread = new Thread(() =>
@@ -188,11 +178,11 @@ public class ConfigurationTests
             {
                 frames[i] = new object();
                 int operation = 0;
-                TaskLeakHooks.SuspendFrame(ref operation, s_site + 1, null, frames[i]);
+                H.SuspendFrame(ref operation, s_site + 1, null, frames[i]);
                 if (operation != 0)
                 {
                     tracked++;
-                    TaskLeakHooks.Complete(ref operation);
+                    H.Complete(ref operation);
                 }
             }
         });
@@ -203,10 +193,40 @@ public class ConfigurationTests
     }
 
     [Test]
+    public void An_operation_that_sampling_skips_allocates_no_token()
+    {
+        D.Configure(o => o.SampleRate = 4);
+        int site = s_site + 1;
+        int tracked = 0, tokens = 0;
+        var thread = new Thread(() =>
+        {
+            for (int i = 0; i < 400; i++)
+            {
+                int operation = 0;
+                object? token = null;
+                H.SuspendWithToken(ref operation, ref token, site, null);
+                tokens += token is null ? 0 : 1;
+                if (operation != 0)
+                {
+                    tracked++;
+                    H.Complete(ref operation);
+                }
+
+                GC.KeepAlive(token);
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.That(tracked, Is.EqualTo(100));
+        Assert.That(tokens, Is.EqualTo(100), "a token only for each tracked operation");
+    }
+
+    [Test]
     public void Sampled_stacks_take_each_sites_first_few_then_one_in_N()
     {
-        int site = TestSites.Register("Stacks", 1);
-        TaskLeakDetector.Configure(o =>
+        int site = TestSites.Register(D, "Stacks", 1);
+        D.Configure(o =>
         {
             o.CreationStacks = CreationStackMode.Sampled;
             o.CreationStacksPerSite = 2;
@@ -219,9 +239,9 @@ public class ConfigurationTests
             {
                 var frame = new object();
                 int operation = 0;
-                TaskLeakHooks.SuspendFrame(ref operation, site, null, frame);
-                captured.Add(OperationRegistry.At(operation - 1).CreationStack is not null);
-                TaskLeakHooks.Complete(ref operation);
+                H.SuspendFrame(ref operation, site, null, frame);
+                captured.Add(D.Registry.At(operation - 1).CreationStack is not null);
+                H.Complete(ref operation);
             }
         });
         thread.Start();
@@ -233,8 +253,8 @@ public class ConfigurationTests
     [Test]
     public void A_leak_reported_without_a_stack_makes_its_site_capture_stacks_again()
     {
-        int site = TestSites.Register("Rearm", 1);
-        TaskLeakDetector.Configure(o =>
+        int site = TestSites.Register(D, "Rearm", 1);
+        D.Configure(o =>
         {
             o.CreationStacks = CreationStackMode.Sampled;
             o.CreationStacksPerSite = 1;
@@ -248,15 +268,15 @@ public class ConfigurationTests
             {
                 var frame = new object();
                 int completed = 0;
-                TaskLeakHooks.SuspendFrame(ref completed, site, null, frame);
-                TaskLeakHooks.Complete(ref completed);
+                H.SuspendFrame(ref completed, site, null, frame);
+                H.Complete(ref completed);
                 GC.KeepAlive(frame);
             }
 
-            TestSites.DropFrame(site);
-            stackless = TaskLeakDetector.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
-            TestSites.DropFrame(site);
-            again = TaskLeakDetector.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
+            TestSites.DropFrame(D, site);
+            stackless = D.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
+            TestSites.DropFrame(D, site);
+            again = D.DetectNow().Leaks.Single(g => g.Method == TestSites.Method("Rearm", 0)).CreationStack;
         });
         thread.Start();
         thread.Join();
@@ -268,13 +288,13 @@ public class ConfigurationTests
     [Test]
     public void No_stacks_mode_captures_none()
     {
-        TaskLeakDetector.Configure(o => o.CreationStacks = CreationStackMode.None);
+        D.Configure(o => o.CreationStacks = CreationStackMode.None);
         var frame = new object();
         int operation = 0;
-        TaskLeakHooks.SuspendFrame(ref operation, TestSites.Register("NoStacks", 1), null, frame);
+        H.SuspendFrame(ref operation, TestSites.Register(D, "NoStacks", 1), null, frame);
 
-        Assert.That(OperationRegistry.At(operation - 1).CreationStack, Is.Null);
-        TaskLeakHooks.Complete(ref operation);
+        Assert.That(D.Registry.At(operation - 1).CreationStack, Is.Null);
+        H.Complete(ref operation);
         GC.KeepAlive(frame);
     }
 

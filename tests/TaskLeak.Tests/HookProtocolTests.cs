@@ -9,25 +9,20 @@ namespace TaskLeak.Tests;
 /// The hook protocol as woven code drives it, without a weaver: a plain object stands in for the state-machine
 /// box, and dropping it plays the part of a dropped completion source.
 /// </summary>
-[NonParallelizable]
-public class HookProtocolTests
+public class HookProtocolTests : DetectorTest
 {
-    private static readonly int s_site = TaskLeakHooks.RegisterSites(
-        "A\u001FTests.Frames.Wait\u001F/src/Frames.cs\u001F12\u001FIL_0010\u001FTaskCompletionSource<int>.Task\u001F\u001Fasync Task", 1);
+    private int? _s_site;
 
-    [SetUp]
-    public void SetUp()
-    {
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-    }
+    private int s_site => _s_site ??= D.RegisterModule(
+        "A\u001FTests.Frames.Wait\u001F/src/Frames.cs\u001F12\u001FIL_0010\u001FTaskCompletionSource<int>.Task\u001F\u001Fasync Task", 1, () => "Tests");
+
 
     [Test]
     public void A_box_attached_then_collected_is_a_proven_leak()
     {
         SuspendAndDropBox();
 
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TaskLeakReport report = D.DetectNow();
 
         TaskLeakGroup leak = report.Leaks[0];
         Assert.That(report.Leaks, Has.Count.EqualTo(1));
@@ -40,13 +35,13 @@ public class HookProtocolTests
     public void Completion_before_attach_releases_the_slot_without_a_report()
     {
         int operation = 0;
-        int first = TaskLeakHooks.Suspend(ref operation, s_site, null);
-        TaskLeakHooks.Complete(ref operation);
+        int first = H.Suspend(ref operation, s_site, null);
+        H.Complete(ref operation);
         Assert.That(operation, Is.Zero);
-        TaskLeakHooks.Attach(first, new object());
+        H.Attach(first, new object());
 
-        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
-        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+        Assert.That(D.DetectNow().IsEmpty);
+        Assert.That(D.PendingCount, Is.Zero);
     }
 
     [Test]
@@ -54,16 +49,16 @@ public class HookProtocolTests
     {
         var frame = new object();
         int operation = 0;
-        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+        H.SuspendFrame(ref operation, s_site, null, frame);
         Assert.That(operation, Is.Not.Zero);
 
-        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
-        Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(1));
-        TaskLeakHooks.Complete(ref operation);
+        Assert.That(D.DetectNow().IsEmpty);
+        Assert.That(D.PendingCount, Is.EqualTo(1));
+        H.Complete(ref operation);
         GC.KeepAlive(frame);
 
-        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
-        Assert.That(TaskLeakDetector.DetectNow().IsEmpty);
+        Assert.That(D.PendingCount, Is.Zero);
+        Assert.That(D.DetectNow().IsEmpty);
     }
 
     [Test]
@@ -71,30 +66,30 @@ public class HookProtocolTests
     {
         var frame = new object();
         int operation = 0;
-        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+        H.SuspendFrame(ref operation, s_site, null, frame);
         int registered = operation;
-        TaskLeakHooks.SuspendFrame(ref operation, s_site, null, frame);
+        H.SuspendFrame(ref operation, s_site, null, frame);
 
         Assert.That(operation, Is.EqualTo(registered));
-        Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(1));
-        TaskLeakHooks.Complete(ref operation);
+        Assert.That(D.PendingCount, Is.EqualTo(1));
+        H.Complete(ref operation);
         GC.KeepAlive(frame);
     }
 
     [Test]
     public void The_kill_switch_makes_hooks_track_nothing()
     {
-        TaskLeakDetector.Configure(o => o.Enabled = false);
+        D.Configure(o => o.Enabled = false);
         try
         {
             int operation = 0;
-            Assert.That(TaskLeakHooks.Suspend(ref operation, s_site, null), Is.Zero);
-            TaskLeakHooks.SuspendFrame(ref operation, s_site, null, new object());
+            Assert.That(H.Suspend(ref operation, s_site, null), Is.Zero);
+            H.SuspendFrame(ref operation, s_site, null, new object());
             Assert.That(operation, Is.Zero);
         }
         finally
         {
-            TaskLeakDetector.Configure(o => o.Enabled = true);
+            D.Configure(o => o.Enabled = true);
         }
     }
 
@@ -105,42 +100,42 @@ public class HookProtocolTests
         var innerFrame = new object();
         int outer = 0;
         int inner = 0;
-        TaskLeakHooks.SuspendFrame(ref outer, s_site, null, outerFrame);
-        TaskLeakHooks.SuspendFrame(ref inner, s_site, null, innerFrame);
-        Assert.That(Tracking.OperationContext.Current, Is.Zero);
+        H.SuspendFrame(ref outer, s_site, null, outerFrame);
+        H.SuspendFrame(ref inner, s_site, null, innerFrame);
+        Assert.That(Tracking.OperationContext.Of(D.Registry), Is.Zero);
 
-        TaskLeakHooks.EnterOperation(outer);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(outer));
-        TaskLeakHooks.EnterOperation(inner);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(inner), "a continuation run inline nests");
-        TaskLeakHooks.Complete(ref inner);
-        Assert.That(Tracking.OperationContext.Current, Is.EqualTo(outer), "a completion restores the one it interrupted");
+        H.EnterOperation(outer);
+        Assert.That(Tracking.OperationContext.Of(D.Registry), Is.EqualTo(outer));
+        H.EnterOperation(inner);
+        Assert.That(Tracking.OperationContext.Of(D.Registry), Is.EqualTo(inner), "a continuation run inline nests");
+        H.Complete(ref inner);
+        Assert.That(Tracking.OperationContext.Of(D.Registry), Is.EqualTo(outer), "a completion restores the one it interrupted");
 
-        TaskLeakDetector.Configure(o => o.Enabled = false);
+        D.Configure(o => o.Enabled = false);
         try
         {
             int tracked = outer;
-            TaskLeakHooks.SuspendFrame(ref outer, s_site, null, outerFrame);
+            H.SuspendFrame(ref outer, s_site, null, outerFrame);
             Assert.That(outer, Is.EqualTo(tracked), "a tracked operation stays tracked");
-            Assert.That(Tracking.OperationContext.Current, Is.Zero, "its suspension restores the thread's context, kill switch or not");
-            TaskLeakHooks.Complete(ref outer);
+            Assert.That(Tracking.OperationContext.Of(D.Registry), Is.Zero, "its suspension restores the thread's context, kill switch or not");
+            H.Complete(ref outer);
             Assert.That(outer, Is.Zero);
         }
         finally
         {
-            TaskLeakDetector.Configure(o => o.Enabled = true);
+            D.Configure(o => o.Enabled = true);
         }
 
         GC.KeepAlive(outerFrame);
         GC.KeepAlive(innerFrame);
-        Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
+        Assert.That(D.PendingCount, Is.Zero);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SuspendAndDropBox()
+    private void SuspendAndDropBox()
     {
         int operation = 0;
-        int first = TaskLeakHooks.Suspend(ref operation, s_site, null);
-        TaskLeakHooks.Attach(first, new object());
+        int first = H.Suspend(ref operation, s_site, null);
+        H.Attach(first, new object());
     }
 }

@@ -14,8 +14,8 @@ namespace TaskLeak.Tests;
 /// The registry under contention: 8 threads × 1M register/release while another thread sweeps in a loop. An exact
 /// number of dropped frames is planted, each at its own site: each must be reported exactly once, nothing else ever.
 /// </summary>
-[NonParallelizable]
-public class RegistryStressTests
+[NonParallelizable] // Measures the process heap (GC.GetTotalMemory) and needs the cores: parallel tests would skew both.
+public class RegistryStressTests : DetectorTest
 {
     private const int Threads = 8;
     private const int OperationsPerThread = 1_000_000;
@@ -25,14 +25,14 @@ public class RegistryStressTests
     [Test]
     public void Eight_threads_of_a_million_operations_with_concurrent_sweeps_report_exactly_the_planted_leaks()
     {
-        int live = TestSites.Register("StressLive", 2);
-        int held = TestSites.Register("StressHeld", 1);
-        int planted = TestSites.Register("StressPlanted", Threads * PlantedPerThread);
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
+        int live = TestSites.Register(D, "StressLive", 2);
+        int held = TestSites.Register(D, "StressHeld", 1);
+        int planted = TestSites.Register(D, "StressPlanted", Threads * PlantedPerThread);
+        D.DetectNow();
+        D.Reset();
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
-        int capacityBefore = OperationRegistry.Capacity;
-        int errorsBefore = TaskLeakDetector.InternalErrors;
+        int capacityBefore = D.Registry.Capacity;
+        int errorsBefore = D.InternalErrors;
 
         var reported = new Dictionary<int, int>();
         var foreign = new List<string>();
@@ -56,7 +56,7 @@ public class RegistryStressTests
             }
         };
 
-        TaskLeakDetector.LeakDetected += handler;
+        D.LeakDetected += handler;
         int sweeps = 0;
         try
         {
@@ -74,7 +74,7 @@ public class RegistryStressTests
                     for (int h = 0; h < HeldPerThread; h++)
                     {
                         heldFrames[thread][h] = new object();
-                        TaskLeakHooks.SuspendFrame(ref heldOperations[thread][h], held, new FakeSourceTask(), heldFrames[thread][h]);
+                        H.SuspendFrame(ref heldOperations[thread][h], held, new FakeSourceTask(), heldFrames[thread][h]);
                     }
 
                     Work(thread, live, planted);
@@ -86,7 +86,7 @@ public class RegistryStressTests
             {
                 while (!done.IsSet)
                 {
-                    Sweeper.SweepNow();
+                    D.SweepNow();
                     sweeps++;
                     if (sweeps % 16 == 0)
                     {
@@ -107,9 +107,9 @@ public class RegistryStressTests
             }
 
             sweeper.Join();
-            TaskLeakReport report = TaskLeakDetector.DetectNow();
+            TaskLeakReport report = D.DetectNow();
 
-            Assert.That(TaskLeakDetector.InternalErrors, Is.EqualTo(errorsBefore));
+            Assert.That(D.InternalErrors, Is.EqualTo(errorsBefore));
             Assert.That(sweeps, Is.GreaterThan(1), "sweeps ran concurrently with the workers");
             lock (reported)
             {
@@ -120,26 +120,26 @@ public class RegistryStressTests
 
             Assert.That(report.TotalCount, Is.EqualTo(Threads * PlantedPerThread));
             Assert.That(report.Leaks.All(g => g.Count == 1 && plantedMethods.Contains(g.Method)));
-            Assert.That(TaskLeakDetector.PendingCount, Is.EqualTo(Threads * HeldPerThread), "held operations stay tracked");
+            Assert.That(D.PendingCount, Is.EqualTo(Threads * HeldPerThread), "held operations stay tracked");
 
             for (int t = 0; t < Threads; t++)
             {
                 for (int h = 0; h < HeldPerThread; h++)
                 {
-                    TaskLeakHooks.Complete(ref heldOperations[t][h]);
+                    H.Complete(ref heldOperations[t][h]);
                 }
             }
 
             GC.KeepAlive(heldFrames);
-            Assert.That(TaskLeakDetector.PendingCount, Is.Zero);
-            Assert.That(OperationRegistry.Capacity - capacityBefore, Is.LessThan(16_384), "slots recycle under contention");
+            Assert.That(D.PendingCount, Is.Zero);
+            Assert.That(D.Registry.Capacity - capacityBefore, Is.LessThan(16_384), "slots recycle under contention");
         }
         finally
         {
-            TaskLeakDetector.LeakDetected -= handler;
+            D.LeakDetected -= handler;
         }
 
-        TaskLeakDetector.Reset();
+        D.Reset();
         long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
         Assert.That(heapAfter - heapBefore, Is.LessThan(8L << 20), "memory back to baseline");
     }
@@ -155,13 +155,13 @@ public class RegistryStressTests
         int pairs = Math.Max(1, Environment.ProcessorCount / 2);
         const int Handoffs = 100_000;
         const int PlantedPerPair = 50;
-        int live = TestSites.Register("RaceLive", 1);
-        int planted = TestSites.Register("RacePlanted", pairs * PlantedPerPair);
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-        int capacityBefore = OperationRegistry.Capacity;
-        int errorsBefore = TaskLeakDetector.InternalErrors;
-        long racedBefore = OperationRegistry.RacedAttaches;
+        int live = TestSites.Register(D, "RaceLive", 1);
+        int planted = TestSites.Register(D, "RacePlanted", pairs * PlantedPerPair);
+        D.DetectNow();
+        D.Reset();
+        int capacityBefore = D.Registry.Capacity;
+        int errorsBefore = D.InternalErrors;
+        long racedBefore = D.Registry.RacedAttaches;
         var plantedMethods = new HashSet<string>(Enumerable.Range(0, pairs * PlantedPerPair).Select(i => TestSites.Method("RacePlanted", i)));
         var started = System.Diagnostics.Stopwatch.StartNew();
 
@@ -183,10 +183,10 @@ public class RegistryStressTests
 
                     var box = new object();
                     int operation = 0;
-                    int first = TaskLeakHooks.Suspend(ref operation, live, null);
+                    int first = H.Suspend(ref operation, live, null);
                     Volatile.Write(ref mailbox, first);
                     Thread.SpinWait(n & 15);
-                    TaskLeakHooks.Attach(first, box);
+                    H.Attach(first, box);
                     var wait = new SpinWait();
                     while (Volatile.Read(ref mailbox) != 0)
                     {
@@ -218,7 +218,7 @@ public class RegistryStressTests
                     }
 
                     Thread.SpinWait((n++ * 7) & 15);
-                    TaskLeakHooks.Complete(ref operation);
+                    H.Complete(ref operation);
                     Volatile.Write(ref mailbox, 0);
                 }
             }));
@@ -229,7 +229,7 @@ public class RegistryStressTests
         {
             while (!done.Wait(1))
             {
-                Sweeper.SweepNow();
+                D.SweepNow();
                 if (++sweeps % 8 == 0)
                 {
                     GC.Collect(0);
@@ -247,31 +247,31 @@ public class RegistryStressTests
             thread.Join();
         }
 
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TaskLeakReport report = D.DetectNow();
         TestContext.Progress.WriteLine($"{pairs} pairs x {Handoffs} handoffs in {started.Elapsed.TotalSeconds:F1} s: " +
-            $"{OperationRegistry.RacedAttaches - racedBefore} completions raced their Attach, {sweeps} sweeps");
+            $"{D.Registry.RacedAttaches - racedBefore} completions raced their Attach, {sweeps} sweeps");
 
-        Assert.That(TaskLeakDetector.InternalErrors, Is.EqualTo(errorsBefore));
-        Assert.That(OperationRegistry.RacedAttaches - racedBefore, Is.Positive, "some completions really ran before their Attach, on the other thread");
+        Assert.That(D.InternalErrors, Is.EqualTo(errorsBefore));
+        Assert.That(D.Registry.RacedAttaches - racedBefore, Is.Positive, "some completions really ran before their Attach, on the other thread");
         Assert.That(sweeps, Is.GreaterThan(1), "sweeps ran concurrently");
         Assert.That(report.Leaks.Select(g => g.Method), Is.EquivalentTo(plantedMethods), "exactly the planted leaks, each once");
         Assert.That(report.Leaks.All(g => g.Count == 1));
-        Assert.That(TaskLeakDetector.PendingCount, Is.Zero, "every raced slot was freed by one side");
-        Assert.That(OperationRegistry.Capacity - capacityBefore, Is.LessThan(4_096), "slots recycle");
-        TaskLeakDetector.Reset();
+        Assert.That(D.PendingCount, Is.Zero, "every raced slot was freed by one side");
+        Assert.That(D.Registry.Capacity - capacityBefore, Is.LessThan(4_096), "slots recycle");
+        D.Reset();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DropBox(int site) => TestSites.SuspendBox(site, null, out _);
+    private void DropBox(int site) => TestSites.SuspendBox(D, site, null, out _);
 
-    private static void Work(int thread, int live, int planted)
+    private void Work(int thread, int live, int planted)
     {
         int plantEvery = OperationsPerThread / PlantedPerThread;
         for (int i = 0; i < OperationsPerThread; i++)
         {
             if (i % plantEvery == plantEvery / 2)
             {
-                TestSites.DropFrame(planted + (thread * PlantedPerThread) + (i / plantEvery));
+                TestSites.DropFrame(D, planted + (thread * PlantedPerThread) + (i / plantEvery));
                 continue;
             }
 
@@ -281,20 +281,20 @@ public class RegistryStressTests
             {
                 case 0:
                     // Box strategy, completion racing ahead of Attach (the continuation ran on another thread first).
-                    int early = TaskLeakHooks.Suspend(ref operation, live, null);
-                    TaskLeakHooks.Complete(ref operation);
-                    TaskLeakHooks.Attach(early, proof);
+                    int early = H.Suspend(ref operation, live, null);
+                    H.Complete(ref operation);
+                    H.Attach(early, proof);
                     break;
                 case 1:
-                    int first = TaskLeakHooks.Suspend(ref operation, live, null);
-                    TaskLeakHooks.Attach(first, proof);
-                    TaskLeakHooks.Suspend(ref operation, live + 1, proof);
-                    TaskLeakHooks.Complete(ref operation);
+                    int first = H.Suspend(ref operation, live, null);
+                    H.Attach(first, proof);
+                    H.Suspend(ref operation, live + 1, proof);
+                    H.Complete(ref operation);
                     break;
                 default:
-                    TaskLeakHooks.SuspendFrame(ref operation, live, null, proof);
-                    TaskLeakHooks.SuspendFrame(ref operation, live + 1, null, proof);
-                    TaskLeakHooks.Complete(ref operation);
+                    H.SuspendFrame(ref operation, live, null, proof);
+                    H.SuspendFrame(ref operation, live + 1, null, proof);
+                    H.Complete(ref operation);
                     break;
             }
 

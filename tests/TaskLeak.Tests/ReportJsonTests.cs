@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -8,10 +9,11 @@ using TaskLeak.CompilerServices;
 namespace TaskLeak.Tests;
 
 /// <summary>The JSON documents parse back to exactly what the report objects say, field by field, as the README's schema lists them.</summary>
-[NonParallelizable]
-public class ReportJsonTests
+public class ReportJsonTests : DetectorTest
 {
-    private static readonly int s_sites = TestSites.Register("Json", 4);
+    private int? _s_sites;
+
+    private int s_sites => _s_sites ??= TestSites.Register(D, "Json", 4);
 
     private static readonly string[] s_reportFields = { "schemaVersion", "kind", "totalCount", "overflowCount", "leaks" };
 
@@ -21,20 +23,14 @@ public class ReportJsonTests
         "asyncStack", "awaitedBy", "startedBy", "creationStack",
     };
 
-    [SetUp]
-    public void SetUp()
-    {
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-    }
 
     [Test]
     public void The_report_round_trips_through_the_documented_schema()
     {
         StartChain();
-        TestSites.DropFrame(s_sites + 3);
-        TestSites.DropFrame(s_sites + 3);
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        TestSites.DropFrame(D, s_sites + 3);
+        TestSites.DropFrame(D, s_sites + 3);
+        TaskLeakReport report = D.DetectNow();
         Assert.That(report.Leaks, Has.Count.EqualTo(2));
 
         using JsonDocument json = JsonDocument.Parse(report.ToJson());
@@ -78,10 +74,10 @@ public class ReportJsonTests
     [Test]
     public void The_snapshot_round_trips_through_the_documented_schema()
     {
-        var held = new HeldOperations(s_sites + 2, 3);
+        var held = new HeldOperations(D, s_sites + 2, 3);
         try
         {
-            TaskLeakSnapshot snapshot = TaskLeakDetector.Snapshot();
+            TaskLeakSnapshot snapshot = D.Snapshot();
             using JsonDocument json = JsonDocument.Parse(snapshot.ToJson());
             JsonElement root = json.RootElement;
 
@@ -94,7 +90,9 @@ public class ReportJsonTests
             {
                 PendingOperationGroup group = snapshot.Groups[i];
                 Assert.That(groups[i].EnumerateObject().Select(p => p.Name),
-                    Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs" }));
+                    Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs", "stacks" }));
+                Assert.That(groups[i].GetProperty("stacks").EnumerateArray().Sum(s => s.GetProperty("count").GetInt32()), Is.EqualTo(group.Stacks.Sum(s => s.Count)));
+                Assert.That(group.Stacks.Sum(s => s.Count), Is.EqualTo(group.Count), "every operation has a stack (fewer than 16 distinct here)");
                 Assert.That(groups[i].GetProperty("method").GetString(), Is.EqualTo(group.Method));
                 Assert.That(groups[i].GetProperty("awaitSite").GetString(), Is.EqualTo(group.AwaitSite));
                 Assert.That(NullableString(groups[i].GetProperty("sourcePath")), Is.EqualTo(group.SourcePath));
@@ -113,12 +111,44 @@ public class ReportJsonTests
     }
 
     [Test]
+    public void The_stalled_tier_round_trips_through_its_schema()
+    {
+        var held = new HeldOperations(D, s_sites + 2, 2);
+        try
+        {
+            IReadOnlyList<StalledOperationGroup> stalled = D.GetStalled(TimeSpan.Zero);
+            using JsonDocument json = JsonDocument.Parse(stalled.ToJson());
+            JsonElement root = json.RootElement;
+            Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "schemaVersion", "kind", "label", "totalCount", "groups" }));
+            Assert.That(root.GetProperty("kind").GetString(), Is.EqualTo("taskleak.stalled"));
+            Assert.That(root.GetProperty("label").GetString(), Is.EqualTo(StalledOperationGroup.Label));
+            Assert.That(root.GetProperty("totalCount").GetInt32(), Is.EqualTo(stalled.Sum(g => g.Count)));
+            JsonElement group = root.GetProperty("groups").EnumerateArray().Single(g => g.GetProperty("method").GetString() == TestSites.Method("Json", 2));
+            Assert.That(group.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "method", "awaitSite", "sourcePath", "line", "waitTarget", "count", "oldestAgeMs" }));
+            Assert.That(group.GetProperty("count").GetInt32(), Is.EqualTo(2));
+        }
+        finally
+        {
+            held.Complete();
+        }
+    }
+
+    [Test]
+    public void The_growing_tier_has_its_own_kind_even_when_empty()
+    {
+        using JsonDocument json = JsonDocument.Parse(System.Array.Empty<GrowingSite>().ToJson());
+        Assert.That(json.RootElement.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "schemaVersion", "kind", "label", "sites" }));
+        Assert.That(json.RootElement.GetProperty("kind").GetString(), Is.EqualTo("taskleak.growing"));
+        Assert.That(json.RootElement.GetProperty("sites").GetArrayLength(), Is.Zero);
+    }
+
+    [Test]
     public void The_text_report_is_a_top_table_then_one_routine_per_site()
     {
         StartChain();
-        TestSites.DropFrame(s_sites + 3);
-        TestSites.DropFrame(s_sites + 3);
-        string text = TaskLeakDetector.DetectNow().ToString();
+        TestSites.DropFrame(D, s_sites + 3);
+        TestSites.DropFrame(D, s_sites + 3);
+        string text = D.DetectNow().ToString();
 
         Assert.That(text, Does.Contain("      flat  flat%   sum%  site\n"));
         Assert.That(text, Does.Contain("         2 66.67% 66.67%  Tests.Json3.Run (Json.cs:4)\n"));
@@ -139,10 +169,10 @@ public class ReportJsonTests
     private static string? NullableString(JsonElement element) => element.ValueKind == JsonValueKind.Null ? null : element.GetString();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StartChain()
+    private void StartChain()
     {
-        object leaf = TestSites.SuspendBox(s_sites, new FakeSourceTask(), out _);
-        object mid = TestSites.SuspendBox(s_sites + 1, leaf, out _);
-        TestSites.SuspendBox(s_sites + 2, mid, out _);
+        object leaf = TestSites.SuspendBox(D, s_sites, new FakeSourceTask(), out _);
+        object mid = TestSites.SuspendBox(D, s_sites + 1, leaf, out _);
+        TestSites.SuspendBox(D, s_sites + 2, mid, out _);
     }
 }

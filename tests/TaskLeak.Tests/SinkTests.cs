@@ -13,44 +13,26 @@ using TaskLeak.Diagnostics;
 namespace TaskLeak.Tests;
 
 /// <summary>Every sink sees every finding with its structured fields; a throwing sink is contained and counted.</summary>
-[NonParallelizable]
-public class SinkTests
+public class SinkTests : DetectorTest
 {
-    private static readonly int s_sites = TestSites.Register("Sink", 3);
-    private TaskLeakOptions _saved = null!;
+    private int? _s_sites;
 
-    [SetUp]
-    public void SetUp()
-    {
-        _saved = TaskLeakDetector.Options;
-        TaskLeakDetector.DetectNow();
-        TaskLeakDetector.Reset();
-    }
+    private int s_sites => _s_sites ??= TestSites.Register(D, "Sink", 3);
 
-    [TearDown]
-    public void TearDown()
-    {
-        TaskLeakDetector.UseLoggerFactory(null);
-        TaskLeakDetector.Configure(o =>
-        {
-            o.StalledThreshold = _saved.StalledThreshold;
-            o.GrowingSiteSweeps = _saved.GrowingSiteSweeps;
-            o.GrowingSiteMinimumIncrease = _saved.GrowingSiteMinimumIncrease;
-        });
-    }
+
 
     [Test]
     public void The_logger_gets_event_1_for_a_leak_with_its_structured_fields()
     {
         using var provider = new FakeLoggerProvider();
         using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(provider));
-        TaskLeakDetector.UseLoggerFactory(factory);
+        D.UseLoggerFactory(factory);
 
-        int failures = TaskLeakDetector.SinkFailures;
-        TestSites.DropFrame(s_sites, new FakeSourceTask());
-        TaskLeakReport report = TaskLeakDetector.DetectNow();
+        int failures = D.SinkFailures;
+        TestSites.DropFrame(D, s_sites, new FakeSourceTask());
+        TaskLeakReport report = D.DetectNow();
 
-        Assert.That(provider.Collector.GetSnapshot().Select(r => r.Id.Id), Does.Contain(1), report + " failures " + (TaskLeakDetector.SinkFailures - failures));
+        Assert.That(provider.Collector.GetSnapshot().Select(r => r.Id.Id), Does.Contain(1), report + " failures " + (D.SinkFailures - failures));
         FakeLogRecord record = provider.Collector.GetSnapshot().Single(r => r.Id.Id == 1);
         Assert.That(record.Id.Name, Is.EqualTo("TaskLeaked"));
         Assert.That(record.Level, Is.EqualTo(LogLevel.Warning));
@@ -69,8 +51,8 @@ public class SinkTests
     {
         using var provider = new FakeLoggerProvider();
         using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(provider));
-        TaskLeakDetector.UseLoggerFactory(factory);
-        TaskLeakDetector.Configure(o =>
+        D.UseLoggerFactory(factory);
+        D.Configure(o =>
         {
             o.StalledThreshold = TimeSpan.FromMilliseconds(1);
             o.GrowingSiteSweeps = 2;
@@ -81,9 +63,9 @@ public class SinkTests
         {
             for (int i = 0; i < 4; i++)
             {
-                held.Add(new HeldOperations(s_sites + 1, 2));
+                held.Add(new HeldOperations(D, s_sites + 1, 2));
                 Thread.Sleep(5);
-                TaskLeakDetector.DetectNow();
+                D.DetectNow();
             }
 
             FakeLogRecord[] records = provider.Collector.GetSnapshot().Where(r => r.GetStructuredStateValue("Method") == TestSites.Method("Sink", 1)).ToArray();
@@ -121,14 +103,17 @@ public class SinkTests
     public void The_event_source_writes_events_and_counters()
     {
         using var listener = new TaskLeakListener();
-        TestSites.DropFrame(s_sites + 2);
-        TaskLeakDetector.DetectNow();
+        // The counters observe the process's default detector (what woven code reports to), so this test uses it.
+        Detector d = Detector.Default;
+        int sites = TestSites.Register(d, "SinkEvents", 3);
+        TestSites.DropFrame(d, sites + 2);
+        d.DetectNow();
 
-        EventWrittenEventArgs leaked = listener.Events.First(e => e.EventId == 1 && (string?)e.Payload![0] == TestSites.Method("Sink", 2));
+        EventWrittenEventArgs leaked = listener.Events.First(e => e.EventId == 1 && (string?)e.Payload![0] == TestSites.Method("SinkEvents", 2));
         Assert.That(leaked.EventSource.Name, Is.EqualTo("TaskLeak"));
         Assert.That(leaked.EventName, Is.EqualTo("TaskLeaked"));
         Assert.That(leaked.PayloadNames, Is.EqualTo(new[] { "Method", "AwaitSite", "WaitTarget", "Count", "AgeMs", "Chain" }));
-        Assert.That(leaked.Payload![1], Is.EqualTo("Sink.cs:3"));
+        Assert.That(leaked.Payload![1], Is.EqualTo("SinkEvents.cs:3"));
         Assert.That(leaked.Payload[3], Is.EqualTo(1));
 
         bool counted = SpinWait.SpinUntil(
@@ -165,15 +150,18 @@ public class SinkTests
         });
         listener.Start();
 
-        var held = new HeldOperations(s_sites + 1, 2);
-        TestSites.DropFrame(s_sites + 2);
-        TestSites.DropFrame(s_sites + 2);
-        TaskLeakDetector.DetectNow();
+        // The pending gauge observes the process's default detector (what woven code reports to), so this test uses it.
+        Detector d = Detector.Default;
+        int sites = TestSites.Register(d, "SinkMeter", 3);
+        var held = new HeldOperations(d, sites + 1, 2);
+        TestSites.DropFrame(d, sites + 2);
+        TestSites.DropFrame(d, sites + 2);
+        d.DetectNow();
         listener.RecordObservableInstruments();
 
-        (long value, KeyValuePair<string, object?>[] tags) = leaked.Single(m => m.Tags.Any(t => t.Key == "taskleak.method" && (string?)t.Value == TestSites.Method("Sink", 2)));
+        (long value, KeyValuePair<string, object?>[] tags) = leaked.Single(m => m.Tags.Any(t => t.Key == "taskleak.method" && (string?)t.Value == TestSites.Method("SinkMeter", 2)));
         Assert.That(value, Is.EqualTo(2));
-        Assert.That(tags.Single(t => t.Key == "taskleak.await_site").Value, Is.EqualTo("Sink.cs:3"));
+        Assert.That(tags.Single(t => t.Key == "taskleak.await_site").Value, Is.EqualTo("SinkMeter.cs:3"));
         Assert.That(pending, Has.Some.GreaterThanOrEqualTo(2));
         held.Complete();
     }
@@ -181,25 +169,25 @@ public class SinkTests
     [Test]
     public void Throwing_sinks_are_contained_and_counted_and_the_others_still_run()
     {
-        int before = TaskLeakDetector.SinkFailures;
+        int before = D.SinkFailures;
         var delivered = new List<TaskLeakGroup>();
         EventHandler<TaskLeakDetectedEventArgs> throwing = (_, _) => throw new InvalidOperationException("handler");
         EventHandler<TaskLeakDetectedEventArgs> good = (_, e) => { lock (delivered) { delivered.AddRange(e.Leaks); } };
         using ILoggerFactory factory = LoggerFactory.Create(b => b.AddProvider(new ThrowingLoggerProvider()));
-        TaskLeakDetector.UseLoggerFactory(factory);
-        TaskLeakDetector.LeakDetected += throwing;
-        TaskLeakDetector.LeakDetected += good;
+        D.UseLoggerFactory(factory);
+        D.LeakDetected += throwing;
+        D.LeakDetected += good;
         using var meter = new MeterListener();
         meter.InstrumentPublished = (i, l) => { if (i.Meter.Name == "TaskLeak") { l.EnableMeasurementEvents(i); } };
         meter.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("meter"));
         meter.Start();
         try
         {
-            TestSites.DropFrame(s_sites);
-            TaskLeakReport report = TaskLeakDetector.DetectNow();
+            TestSites.DropFrame(D, s_sites);
+            TaskLeakReport report = D.DetectNow();
 
             Assert.That(report.Leaks.Single().Count, Is.EqualTo(1));
-            Assert.That(TaskLeakDetector.SinkFailures - before, Is.GreaterThanOrEqualTo(3), "logger, handler and meter each failed once");
+            Assert.That(D.SinkFailures - before, Is.GreaterThanOrEqualTo(3), "logger, handler and meter each failed once");
             lock (delivered)
             {
                 Assert.That(delivered.Select(g => g.Method), Does.Contain(TestSites.Method("Sink", 0)));
@@ -207,8 +195,8 @@ public class SinkTests
         }
         finally
         {
-            TaskLeakDetector.LeakDetected -= throwing;
-            TaskLeakDetector.LeakDetected -= good;
+            D.LeakDetected -= throwing;
+            D.LeakDetected -= good;
         }
     }
 

@@ -104,14 +104,12 @@ internal sealed class SiteTable
 
     internal string Serialize()
     {
-        var text = new StringBuilder();
+        // Header record first: the runtime reads version 1 and refuses (tracking off for the module, reported once) a
+        // version it does not know; tables without a header are the rows alone.
+        var text = new StringBuilder("TaskLeakSites:1");
         foreach (SiteRow row in _rows)
         {
-            if (text.Length > 0)
-            {
-                text.Append(RecordSeparator);
-            }
-
+            text.Append(RecordSeparator);
             text.Append(row.Kind).Append(FieldSeparator)
                 .Append(Clean(row.Method)).Append(FieldSeparator)
                 .Append(Clean(row.SourcePath ?? "")).Append(FieldSeparator)

@@ -39,7 +39,7 @@ internal static class SweepCost
             long start = Stopwatch.GetTimestamp();
             for (; filled < size; filled++)
             {
-                if (OperationTracker.Begin(site, null, frames[filled]) == 0)
+                if (Detector.Default.Tracker.Begin(site, null, frames[filled]) == 0)
                 {
                     report.Failures.Add($"the registry refused operation {filled}");
                     return;
@@ -50,7 +50,7 @@ internal static class SweepCost
             report.Figures[$"first suspension while filling to {n} (ns/op)"] =
                 Stopwatch.GetElapsedTime(start).TotalNanoseconds / Math.Max(1, size - from);
 
-            int tracked = OperationRegistry.CountTracked();
+            int tracked = Detector.Default.Registry.CountTracked();
             if (tracked != size)
             {
                 report.Failures.Add($"{tracked} operations tracked after registering {size}");
@@ -61,23 +61,23 @@ internal static class SweepCost
 
             // The background sweeper: woken by one GC, on its own thread, while this thread only waits (a GC during
             // the sweep would pause it and inflate the figure, so nothing here allocates until it is done).
-            long sweepsBefore = Sweeper.SweepCount;
+            long sweepsBefore = Detector.Default.Sweeper.SweepCount;
             GC.Collect();
-            if (!SpinWait.SpinUntil(() => Sweeper.SweepCount > sweepsBefore, TimeSpan.FromSeconds(10)))
+            if (!SpinWait.SpinUntil(() => Detector.Default.Sweeper.SweepCount > sweepsBefore, TimeSpan.FromSeconds(10)))
             {
                 report.Failures.Add($"no background sweep followed a GC with {n} operations tracked");
             }
             else
             {
-                report.Figures[$"background sweep, {n} tracked (ms)"] = TicksToMilliseconds(Sweeper.LastSweepTicks);
+                report.Figures[$"background sweep, {n} tracked (ms)"] = TicksToMilliseconds(Detector.Default.Sweeper.LastSweepTicks);
             }
 
             // On demand, on this thread (what DetectNow adds after its collections): best and median of several.
             var times = new List<double>();
             for (int i = 0; i < 7; i++)
             {
-                Sweeper.SweepNow();
-                times.Add(TicksToMilliseconds(Sweeper.LastSweepTicks));
+                Detector.Default.SweepNow();
+                times.Add(TicksToMilliseconds(Detector.Default.Sweeper.LastSweepTicks));
             }
 
             times.Sort();
@@ -85,7 +85,7 @@ internal static class SweepCost
             report.Figures[$"sweep, {n} tracked, median (ms)"] = times[times.Count / 2];
         }
 
-        long proven = LeakLedger.TotalProven;
+        long proven = Detector.Default.Ledger.TotalProven;
         if (proven != 0)
         {
             report.Failures.Add($"{proven} live operations were reported as leaked");
@@ -99,10 +99,10 @@ internal static class SweepCost
         long seen;
         do
         {
-            seen = Sweeper.SweepCount;
+            seen = Detector.Default.Sweeper.SweepCount;
             Thread.Sleep(100);
         }
-        while (Sweeper.SweepCount != seen);
+        while (Detector.Default.Sweeper.SweepCount != seen);
     }
 
     private static double FullGcMilliseconds()

@@ -74,8 +74,8 @@ internal static class Worker
         if (ProcessMode.Woven)
         {
             Check(report, TaskLeakDetector.PendingCount == 0, $"no woven operation left pending ({TaskLeakDetector.PendingCount})");
-            Check(report, OperationTracker.InternalErrors == 0, $"no internal tracker error ({OperationTracker.InternalErrors})");
-            Check(report, LeakLedger.TotalProven == 0, $"no completed operation reported as leaked ({LeakLedger.TotalProven})");
+            Check(report, Detector.Default.InternalErrors == 0, $"no internal tracker error ({Detector.Default.InternalErrors})");
+            Check(report, Detector.Default.Ledger.TotalProven == 0, $"no completed operation reported as leaked ({Detector.Default.Ledger.TotalProven})");
         }
 
         if (ProcessMode.Current == BenchMode.Event27)

@@ -47,7 +47,7 @@ internal static class SmokeWorkloads
             case BenchMode.Plain:
                 Worker.Check(report, !HasOperationField(typeof(P.Workload).Assembly), "the plain build is not woven");
                 Worker.Check(report, HasOperationField(typeof(W.Workload).Assembly), "the woven build is woven");
-                Worker.Check(report, OperationRegistry.Capacity == 0, $"the plain build never reached the registry ({OperationRegistry.Capacity} slots)");
+                Worker.Check(report, Detector.Default.Registry.Capacity == 0, $"the plain build never reached the registry ({Detector.Default.Registry.Capacity} slots)");
                 break;
             case BenchMode.Woven:
             case BenchMode.WovenNoStacks:

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using TaskLeak.Tracking;
 
@@ -16,16 +17,37 @@ namespace TaskLeak.CompilerServices;
 /// predictable branches; an operation tracked before it was switched off is still moved, released and completes normally. The weaver tests the operation field inline before
 /// <see cref="EnterOperation"/> and <see cref="Complete"/> (which still accept 0), and no hook is inlined: a woven
 /// MoveNext that never suspends pays two loads and branches, and keeps the size and frame of the original. Each hook is a
-/// try/catch around one call to its body (<see cref="OperationTracker"/>), which keeps the body free of exception
-/// handling and its locals in registers.
+/// try/catch around one call to its body (<see cref="OperationTracker"/> of the default <see cref="Detector"/>), which
+/// keeps the body free of exception handling and its locals in registers. Site registration runs in the woven module's
+/// static constructor, where a throw would fail every woven method of the module: it never throws either.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static partial class TaskLeakHooks
 {
-    /// <summary>Registers a woven module's site table; returns the id of its first row.</summary>
-    /// <param name="table">The rows the weaver wrote, one per site.</param>
+    // The default detector's tracker, read once: after tier-up the JIT folds this static readonly to a constant.
+    private static readonly OperationTracker s_tracker = Detector.Default.Tracker;
+
+    /// <summary>
+    /// Registers a woven module's site table; returns the id of its first row. Never throws: a table this runtime cannot
+    /// read (an unknown version, a wrong row count) turns tracking off for that module alone and is reported once
+    /// (<see cref="TaskLeakDetector.ConfigurationErrors"/>, log event 4, EventSource event 4); the module runs as usual.
+    /// </summary>
+    /// <param name="table">The rows the weaver wrote, one per site, after a <c>TaskLeakSites:1</c> header record.</param>
     /// <param name="count">The number of rows.</param>
-    public static int RegisterSites(string table, int count) => SiteRegistry.Register(table, count);
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int RegisterSites(string table, int count)
+    {
+        try
+        {
+            Assembly caller = Assembly.GetCallingAssembly();
+            return Detector.Default.RegisterModule(table, count, () => caller.GetName().Name);
+        }
+        catch (Exception)
+        {
+            s_tracker.CountError();
+            return SiteRegistry.DisabledBase;
+        }
+    }
 
     /// <summary>
     /// Before an await suspends a method whose proof is its state-machine box (Task and Task&lt;T&gt; builders).
@@ -40,11 +62,11 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            return OperationTracker.Suspend(ref operation, site, awaited, null);
+            return s_tracker.Suspend(ref operation, site, awaited, null);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
             return 0;
         }
     }
@@ -57,11 +79,11 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationTracker.Attach(operation, box);
+            s_tracker.Attach(operation, box);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
         }
     }
 
@@ -75,17 +97,18 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationTracker.Suspend(ref operation, site, awaited, frame);
+            s_tracker.Suspend(ref operation, site, awaited, frame);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
         }
     }
 
     /// <summary>
     /// Before an await suspends a struct state machine whose box cannot be reached (ValueTask, pooled, void and
-    /// custom builders): the proof is a token that only the frame references.
+    /// custom builders): the proof is a token that only the frame references, allocated only for an operation that is
+    /// tracked (not for one that sampling or the kill switch skips).
     /// </summary>
     /// <param name="operation">The state machine's operation field.</param>
     /// <param name="token">The state machine's token field.</param>
@@ -96,11 +119,11 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationTracker.Suspend(ref operation, site, awaited, operation == 0 && OperationTracker.Enabled ? token ??= new FrameToken() : null);
+            s_tracker.SuspendWithToken(ref operation, ref token, site, awaited);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
         }
     }
 
@@ -114,11 +137,11 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationTracker.Complete(ref operation);
+            s_tracker.Complete(ref operation);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
         }
     }
 
@@ -133,11 +156,11 @@ public static partial class TaskLeakHooks
     {
         try
         {
-            OperationTracker.Enter(operation);
+            s_tracker.EnterOperation(operation);
         }
         catch (Exception)
         {
-            OperationTracker.CountError();
+            s_tracker.CountError();
         }
     }
 
@@ -147,21 +170,30 @@ public static partial class TaskLeakHooks
     /// Returns the state to hand to <see cref="ExitSpawn"/> right after the call.
     /// </summary>
     /// <param name="site">The spawn site id.</param>
-    public static object? EnterSpawn(int site) => OperationTracker.Enabled ? OperationOrigin.EnterSpawn(site) : SpawnNotEntered;
+    public static object? EnterSpawn(int site)
+    {
+        try
+        {
+            return s_tracker.EnterSpawn(site);
+        }
+        catch (Exception)
+        {
+            s_tracker.CountError();
+            return OperationTracker.SpawnNotEntered;
+        }
+    }
 
     /// <summary>After the spawn call: restores the caller's origin.</summary>
     /// <param name="previous">What <see cref="EnterSpawn"/> returned.</param>
     public static void ExitSpawn(object? previous)
     {
-        if (!ReferenceEquals(previous, SpawnNotEntered))
+        try
         {
-            OperationOrigin.Restore(previous as OperationOrigin);
+            OperationTracker.ExitSpawn(previous);
         }
-    }
-
-    private static readonly object SpawnNotEntered = new();
-
-    private sealed class FrameToken
-    {
+        catch (Exception)
+        {
+            s_tracker.CountError();
+        }
     }
 }

@@ -1,30 +1,11 @@
-using System.Threading;
-using TaskLeak.Detection;
-using TaskLeak.Tracking;
-
 namespace TaskLeak.Configuration;
 
 /// <summary>
-/// The settings in effect. <see cref="Startup"/> is read once, before any hook tracks anything (the tracker's fields
-/// are initialised from it); <see cref="Apply"/> pushes later changes to every part that caches a setting.
+/// The startup settings: read once, before the default detector tracks anything (it starts from them); changes from
+/// code go to a detector (<see cref="Detector.Configure"/>).
 /// </summary>
 internal static class RuntimeSettings
 {
     /// <summary>Environment, then AppContext, then defaults; read by the first type that needs a setting.</summary>
     internal static readonly TaskLeakOptions Startup = TaskLeakConfiguration.ReadFromProcess();
-
-    private static TaskLeakOptions s_current = Startup.Clone();
-
-    internal static TaskLeakOptions Current => Volatile.Read(ref s_current);
-
-    internal static void Apply(TaskLeakOptions options)
-    {
-        TrackingPolicy.Apply(options);
-        OperationTracker.Enabled = options.Enabled;
-        Volatile.Write(ref s_current, options);
-        if (options.ReportOnProcessExit)
-        {
-            ExitReport.Register();
-        }
-    }
 }

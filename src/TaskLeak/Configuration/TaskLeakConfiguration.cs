@@ -21,6 +21,7 @@ internal static class TaskLeakConfiguration
     internal static readonly Setting GrowingSiteSweeps = new("TASKLEAK_GROWING_SITE_SWEEPS", "TaskLeak.GrowingSiteSweeps");
     internal static readonly Setting GrowingSiteMinimumIncrease = new("TASKLEAK_GROWING_SITE_MINIMUM_INCREASE", "TaskLeak.GrowingSiteMinimumIncrease");
     internal static readonly Setting ReportOnProcessExit = new("TASKLEAK_REPORT_ON_EXIT", "TaskLeak.ReportOnProcessExit");
+    internal static readonly Setting DetectionInterval = new("TASKLEAK_DETECTION_INTERVAL", "TaskLeak.DetectionInterval");
 
     private static readonly object s_lock = new();
     private static readonly List<string> s_errors = new();
@@ -94,6 +95,11 @@ internal static class TaskLeakConfiguration
             options.ReportOnProcessExit = onExit;
         }
 
+        if (reader.Parse(DetectionInterval, ParseInterval, "a duration of at least 1s (30s, 5m, 1h, 00:05:00) or off") is TimeSpan interval)
+        {
+            options.DetectionInterval = interval == TimeSpan.Zero ? null : interval;
+        }
+
         return options;
     }
 
@@ -117,6 +123,39 @@ internal static class TaskLeakConfiguration
 
     private static int? ParseInt(string text, int minimum) =>
         int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= minimum ? value : null;
+
+    /// <summary>A duration with a unit (<c>500ms</c> is refused: below the minimum), a TimeSpan (<c>00:05:00</c>), or off (<see cref="TimeSpan.Zero"/>).</summary>
+    internal static TimeSpan? ParseInterval(string text)
+    {
+        text = text.Trim().ToLowerInvariant();
+        if (text is "0" or "off" or "false" or "none")
+        {
+            return TimeSpan.Zero;
+        }
+
+        TimeSpan value;
+        (string unit, double seconds) = text.EndsWith("ms", StringComparison.Ordinal) ? ("ms", 0.001)
+            : text.EndsWith("s", StringComparison.Ordinal) ? ("s", 1.0)
+            : text.EndsWith("m", StringComparison.Ordinal) ? ("m", 60.0)
+            : text.EndsWith("h", StringComparison.Ordinal) ? ("h", 3600.0)
+            : ("", 0.0);
+        if (unit.Length > 0)
+        {
+            if (!double.TryParse(text.Substring(0, text.Length - unit.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out double amount)
+                || double.IsNaN(amount) || amount * seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+            {
+                return null;
+            }
+
+            value = TimeSpan.FromSeconds(amount * seconds);
+        }
+        else if (text.IndexOf(':') < 0 || !TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value))
+        {
+            return null;
+        }
+
+        return value >= TaskLeakOptions.MinimumDetectionInterval ? value : null;
+    }
 
     private static CreationStackMode? ParseMode(string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -23,12 +23,12 @@ internal static class ExitReport
     {
         try
         {
-            if (!Configuration.RuntimeSettings.Current.ReportOnProcessExit)
+            if (!Detector.Default.CurrentOptions.ReportOnProcessExit)
             {
                 return;
             }
 
-            TaskLeakReport report = TaskLeakDetector.DetectNow();
+            TaskLeakReport report = Detector.Default.DetectNow();
             if (!report.IsEmpty)
             {
                 Console.Error.WriteLine(report.ToString());
@@ -36,7 +36,7 @@ internal static class ExitReport
         }
         catch (Exception)
         {
-            Diagnostics.LeakSinks.CountFailure();
+            Detector.Default.Sinks.CountFailure();
         }
     }
 }

@@ -4,15 +4,15 @@ namespace TaskLeak.Detection;
 
 /// <summary>
 /// .NET has no public "a GC just ended" callback. An unreachable finalizable object is finalized after the GC that
-/// found it dead; allocating a fresh one from the finalizer re-arms the notification for (almost) every GC.
+/// found it dead; allocating a fresh one from the finalizer re-arms the notification for (almost) every GC, until the callback returns false.
 /// </summary>
 internal sealed class GcNotifier
 {
-    private readonly Action _callback;
+    private readonly Func<bool> _callback;
 
-    private GcNotifier(Action callback) => _callback = callback;
+    private GcNotifier(Func<bool> callback) => _callback = callback;
 
-    internal static void Start(Action callback) => _ = new GcNotifier(callback);
+    internal static void Start(Func<bool> callback) => _ = new GcNotifier(callback);
 
     ~GcNotifier()
     {
@@ -23,7 +23,11 @@ internal sealed class GcNotifier
 
         try
         {
-            _callback();
+            if (!_callback())
+            {
+                // The owner stopped: no new notifier, so the owner can be collected.
+                return;
+            }
         }
         catch (Exception)
         {

@@ -14,41 +14,58 @@ namespace TaskLeak.Detection;
 /// Memory is bounded: at most <see cref="MaxSites"/> distinct roots (then one overflow group), one example per group,
 /// and at most <see cref="MaxRecent"/> remembered operations for awaiters proven in a later sweep.
 /// </summary>
-internal static class LeakLedger
+internal sealed class LeakLedger
 {
     internal const int MaxSites = 4096;
     internal const int MaxRecent = 1 << 16;
     internal const int MaxChainDepth = 32;
     private const int MaxWalk = 1024;
 
-    private static readonly object s_lock = new();
-    private static readonly Book s_book = new(MaxRecent);
+    private readonly object _lock = new();
+    private readonly Book _book;
+    private readonly SiteRegistry _sites;
 
-    internal static long TotalProven
+    internal LeakLedger(SiteRegistry sites, int recent = MaxRecent)
+    {
+        _sites = sites;
+        _book = new Book(recent);
+    }
+
+    internal long TotalProven
     {
         get
         {
-            lock (s_lock)
+            lock (_lock)
             {
-                return s_book.Total;
+                return _book.Total;
             }
         }
     }
 
     /// <summary>Distinct groups and remembered operations: what the caps bound.</summary>
-    internal static (int Sites, int Remembered) Size
+    internal (int Sites, int Remembered) Size
     {
         get
         {
-            lock (s_lock)
+            lock (_lock)
             {
-                return (s_book.Roots.Count, s_book.RecentRoots.Count + s_book.RecentParents.Count);
+                return (_book.Roots.Count, _book.RecentRoots.Count + _book.RecentParents.Count);
             }
         }
     }
 
-    /// <summary>Records one sweep's proven operations; returns the groups that grew, with this sweep's counts.</summary>
-    internal static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven) => Record(proven, s_book, s_lock);
+    /// <summary>
+    /// Records one sweep's proven operations; returns the groups that grew, with this sweep's counts. Sites whose leak
+    /// came without a creation stack are added to <paramref name="stackless"/> (the owner re-arms their captures: the
+    /// ledger never writes to tracking).
+    /// </summary>
+    internal IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven, List<int>? stackless = null)
+    {
+        lock (_lock)
+        {
+            return RecordLocked(proven, stackless);
+        }
+    }
 
     /// <summary>
     /// Runs the grouping and the report building once on made-up operations and a scratch book (the real one is not
@@ -63,20 +80,22 @@ internal static class LeakLedger
             new(2, 0, 0, 0, 0, 2, 0, 0, null, origin: 0),
             new(3, 0, 0, 0, 0, 0, 0, 0, null),
         };
-        var book = new Book(16);
-        foreach (TaskLeakGroup group in Record(proven, book, new object()))
+        var ledger = new LeakLedger(new SiteRegistry(), 16);
+        foreach (TaskLeakGroup group in ledger.Record(proven))
         {
             _ = group.ToString();
         }
 
-        foreach (Accumulator acc in book.Roots.Values)
+        foreach (Accumulator acc in ledger._book.Roots.Values)
         {
             _ = acc.ToGroup(acc.Count).ToString();
         }
     }
 
-    private static IReadOnlyList<TaskLeakGroup> Record(List<ProvenOperation> proven, Book book, object gate)
+    private IReadOnlyList<TaskLeakGroup> RecordLocked(List<ProvenOperation> proven, List<int>? stackless)
     {
+        System.Diagnostics.Debug.Assert(System.Threading.Monitor.IsEntered(_lock), "the book is written under the ledger's lock");
+        Book book = _book;
         long now = Clock.NowMilliseconds();
         int n = proven.Count;
         var index = new Dictionary<long, int>(n);
@@ -98,7 +117,6 @@ internal static class LeakLedger
         var down = new int[n];
         var downKind = new AsyncStackFrameKind[n];
         var lateRoot = new int[n];
-        lock (gate)
         {
             for (int i = 0; i < n; i++)
             {
@@ -167,7 +185,7 @@ internal static class LeakLedger
 
                 Accumulator acc = GetAccumulator(book, root.Site);
                 groupOf[r] = acc.Site.Id;
-                acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf));
+                acc.Add(root, members[r] - 1, now, () => ChainFrom(r, includeSelf: false, proven, up, downKind, index, rootOf), stackless);
                 book.Total++;
                 grown[acc.Site.Id] = (acc, grown.TryGetValue(acc.Site.Id, out var g) ? g.Count + 1 : 1);
             }
@@ -192,28 +210,28 @@ internal static class LeakLedger
         }
     }
 
-    internal static TaskLeakReport Snapshot()
+    internal TaskLeakReport Snapshot()
     {
-        lock (s_lock)
+        lock (_lock)
         {
-            var groups = new List<TaskLeakGroup>(s_book.Roots.Count);
-            foreach (Accumulator acc in s_book.Roots.Values)
+            var groups = new List<TaskLeakGroup>(_book.Roots.Count);
+            foreach (Accumulator acc in _book.Roots.Values)
             {
                 groups.Add(acc.ToGroup(acc.Count));
             }
 
             Sort(groups);
-            return new TaskLeakReport(groups, s_book.Overflow);
+            return new TaskLeakReport(groups, _book.Overflow);
         }
     }
 
     /// <summary>The groups with leaks that started inside <paramref name="scope"/>, counting only those.</summary>
-    internal static TaskLeakReport SnapshotForScope(int scope)
+    internal TaskLeakReport SnapshotForScope(int scope)
     {
-        lock (s_lock)
+        lock (_lock)
         {
             var groups = new List<TaskLeakGroup>();
-            foreach (Accumulator acc in s_book.Roots.Values)
+            foreach (Accumulator acc in _book.Roots.Values)
             {
                 int count = acc.CountInScope(scope);
                 if (count > 0)
@@ -227,15 +245,15 @@ internal static class LeakLedger
         }
     }
 
-    internal static void Reset()
+    internal void Reset()
     {
-        lock (s_lock)
+        lock (_lock)
         {
-            s_book.Roots.Clear();
-            s_book.RecentRoots.Clear();
-            s_book.RecentParents.Clear();
-            s_book.Total = 0;
-            s_book.Overflow = 0;
+            _book.Roots.Clear();
+            _book.RecentRoots.Clear();
+            _book.RecentParents.Clear();
+            _book.Total = 0;
+            _book.Overflow = 0;
         }
     }
 
@@ -337,7 +355,7 @@ internal static class LeakLedger
         return links.ToArray();
     }
 
-    private static Accumulator GetAccumulator(Book book, int site)
+    private Accumulator GetAccumulator(Book book, int site)
     {
         if (!book.Roots.TryGetValue(site, out Accumulator? acc))
         {
@@ -351,7 +369,7 @@ internal static class LeakLedger
                 }
             }
 
-            acc = new Accumulator(SiteRegistry.Get(site));
+            acc = new Accumulator(_sites.Get(site), _sites);
             book.Roots[site] = acc;
         }
 
@@ -426,19 +444,26 @@ internal static class LeakLedger
     private sealed class Accumulator
     {
         private const int MaxScopes = 1024;
+        private readonly SiteRegistry _sites;
         private string? _creationStack;
-        private Type? _targetType;
+
+        // A name, never the Type: a ledger that kept a user type would keep a collectible AssemblyLoadContext loaded forever.
+        private string? _targetType;
         private ChainLink[]? _chain;
         private long _age;
         private Dictionary<int, int>? _scopes;
 
-        internal Accumulator(SiteInfo site) => Site = site;
+        internal Accumulator(SiteInfo site, SiteRegistry sites)
+        {
+            Site = site;
+            _sites = sites;
+        }
 
         internal SiteInfo Site { get; }
         internal int Count { get; private set; }
         internal long Awaiters { get; private set; }
 
-        internal void Add(ProvenOperation op, int awaiters, long now, Func<ChainLink[]> chain)
+        internal void Add(ProvenOperation op, int awaiters, long now, Func<ChainLink[]> chain, List<int>? stackless)
         {
             Count++;
             Awaiters += awaiters;
@@ -450,11 +475,14 @@ internal static class LeakLedger
                 }
                 else
                 {
-                    SiteRegistry.RearmCaptures(op.FirstSite);
+                    stackless?.Add(op.FirstSite);
                 }
             }
 
-            _targetType ??= op.TargetType;
+            if (_targetType is null && op.TargetType is not null)
+            {
+                _targetType = Reporting.TypeNames.Format(op.TargetType);
+            }
             if (_chain is null || _chain.Length == 0)
             {
                 _chain = chain();
@@ -492,7 +520,7 @@ internal static class LeakLedger
             var stack = new AsyncStackFrame[chain.Length];
             for (int i = 0; i < chain.Length; i++)
             {
-                SiteInfo site = SiteRegistry.Get(chain[i].Site);
+                SiteInfo site = _sites.Get(chain[i].Site);
                 string method = chain[i].Kind == AsyncStackFrameKind.StartedBy && site.Target.Length > 0 ? site.Target : site.Method;
                 stack[i] = new AsyncStackFrame(chain[i].Kind, method, site.Location);
             }
@@ -500,12 +528,12 @@ internal static class LeakLedger
             string waitTarget = Site.Target.Length > 0 ? Site.Target : "<unknown>";
             if (_targetType is not null)
             {
-                waitTarget += " (" + Reporting.TypeNames.Format(_targetType) + ")";
+                waitTarget += " (" + _targetType + ")";
             }
 
             Dictionary<int, int>? scopes = _scopes is null ? null : new Dictionary<int, int>(_scopes);
             return new TaskLeakGroup(Site.Method, Site.Location, Site.SourcePath, Site.Line, waitTarget, _creationStack, count,
-                Awaiters > int.MaxValue ? int.MaxValue : (int)Awaiters, stack, _age, Site.Detail, scopes);
+                Awaiters > int.MaxValue ? int.MaxValue : (int)Awaiters, stack, _age, Site.Detail, scopes) { SiteId = Site.Id };
         }
     }
 }

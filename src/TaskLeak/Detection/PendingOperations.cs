@@ -7,11 +7,11 @@ namespace TaskLeak.Detection;
 /// <summary>Builds snapshots of live suspended operations from the registry.</summary>
 internal static class PendingOperations
 {
-    internal static TaskLeakSnapshot Snapshot(int scope = 0)
+    internal static TaskLeakSnapshot Snapshot(OperationRegistry registry, SiteRegistry sites, int scope = 0)
     {
         long now = Clock.NowMilliseconds();
         var bySite = new Dictionary<int, (int Count, long Oldest)>();
-        OperationRegistry.VisitLive((int _, int _, int site, ref Slot slot) =>
+        registry.VisitLive((int _, int _, int site, ref Slot slot) =>
         {
             if (scope != 0 && slot.Scope != scope)
             {
@@ -27,7 +27,7 @@ internal static class PendingOperations
         var groups = new List<PendingOperationGroup>(bySite.Count);
         foreach (KeyValuePair<int, (int Count, long Oldest)> entry in bySite)
         {
-            SiteInfo site = SiteRegistry.Get(entry.Key);
+            SiteInfo site = sites.Get(entry.Key);
             groups.Add(new PendingOperationGroup(site.Method, site.Location, site.SourcePath, site.Line,
                 site.Target.Length > 0 ? site.Target : "<unknown>", entry.Value.Count, entry.Value.Oldest));
         }

@@ -25,4 +25,8 @@ internal static partial class LeakLog
                   "has {Count} live suspended operation(s), up {Increase} over {Sweeps} consecutive sweeps.")]
     internal static partial void GrowingSite(ILogger logger, string method, string awaitSite, string waitTarget, int count,
         int increase, int sweeps);
+
+    [LoggerMessage(EventId = 4, EventName = "RuntimeError", Level = LogLevel.Error,
+        Message = "TaskLeak could not do part of its work and turned it off (the application is not affected): {Problem}")]
+    internal static partial void RuntimeError(ILogger logger, string problem);
 }

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Diagnostics.Metrics;
-using TaskLeak.Tracking;
 
 namespace TaskLeak.Diagnostics;
 
@@ -20,7 +19,7 @@ internal static class LeakMetrics
         "taskleak.leaked", "{operation}", "Leaked async operations proven: suspended frames the GC collected before they completed.");
 
     private static readonly ObservableGauge<int> s_pending = s_meter.CreateObservableGauge(
-        "taskleak.pending", static () => OperationRegistry.CountTracked(), "{operation}", "Suspended async operations tracked right now.");
+        "taskleak.pending", static () => Detector.Default.Registry.CountTracked(), "{operation}", "Suspended async operations tracked right now.");
 
     /// <summary>Touching the type creates the Meter, so listeners see it before the first leak.</summary>
     internal static void Initialize() => _ = s_pending;

@@ -2,39 +2,100 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using Microsoft.Extensions.Logging;
-using TaskLeak.Configuration;
 
 namespace TaskLeak.Diagnostics;
 
 /// <summary>
-/// Where findings go: the logger, the EventSource, the Meter and the <see cref="TaskLeakDetector.LeakDetected"/> event.
-/// Each sink is called in isolation, one group at a time; a sink that throws is counted and skipped, never propagated
-/// to the sweeper or the application.
+/// Where one detector's findings go: its logger and <see cref="LeakDetected"/> handlers, and the process's EventSource
+/// and Meter. Each sink is called in isolation, one group at a time; a sink that throws is counted and skipped, never
+/// propagated to the sweeper or the application. Called only by the <see cref="Publisher"/>, never under a lock that
+/// sweeps or hooks take.
 /// </summary>
-internal static class LeakSinks
+internal sealed class LeakSinks
 {
-    private static ILogger? s_logger;
-    private static int s_failures;
+    private const int MaxErrors = 64;
+    private readonly object _errorsLock = new();
+    private readonly List<string> _errors = new();
+    private ILogger? _logger;
+    private int _failures;
 
-    internal static EventHandler<TaskLeakDetectedEventArgs>? LeakDetected;
+    internal EventHandler<TaskLeakDetectedEventArgs>? LeakDetected;
 
-    internal static int Failures => Volatile.Read(ref s_failures);
+    /// <summary>The stalled threshold to print in event 2 (the owner's setting).</summary>
+    internal Func<long>? StalledThresholdMilliseconds;
+
+    internal int Failures => Volatile.Read(ref _failures);
+
+    /// <summary>Runtime problems reported so far (site tables refused, the sweeper not starting), one message each.</summary>
+    internal IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_errorsLock)
+            {
+                return _errors.ToArray();
+            }
+        }
+    }
 
     /// <summary>Creates the EventSource and the Meter, so that tools can attach before the first finding.</summary>
-    internal static void Initialize()
+    internal void Initialize()
     {
         Contain(static () => _ = TaskLeakEventSource.Log);
         Contain(LeakMetrics.Initialize);
     }
 
-    internal static void UseLoggerFactory(ILoggerFactory? factory) =>
-        Volatile.Write(ref s_logger, factory?.CreateLogger(LeakLog.Category));
-
-    internal static void CountFailure() => Interlocked.Increment(ref s_failures);
-
-    internal static void Publish(IReadOnlyList<TaskLeakGroup> leaks)
+    /// <summary>Attaches a logger; the runtime problems reported before it are logged to it now (each once per logger).</summary>
+    internal void UseLoggerFactory(ILoggerFactory? factory)
     {
-        ILogger? logger = Volatile.Read(ref s_logger);
+        ILogger? logger = factory?.CreateLogger(LeakLog.Category);
+        Volatile.Write(ref _logger, logger);
+        if (logger is not null)
+        {
+            foreach (string error in Errors)
+            {
+                Contain(() => LeakLog.RuntimeError(logger, error));
+            }
+        }
+    }
+
+    internal void CountFailure() => Interlocked.Increment(ref _failures);
+
+    /// <summary>
+    /// A problem of the runtime itself that turned part of it off (never thrown into user code): kept in
+    /// <see cref="Errors"/>, logged (event 4) and written to the EventSource.
+    /// </summary>
+    internal void ReportError(string message)
+    {
+        lock (_errorsLock)
+        {
+            if (_errors.Count >= MaxErrors)
+            {
+                return;
+            }
+
+            _errors.Add(message);
+        }
+
+        ILogger? logger = Volatile.Read(ref _logger);
+        if (logger is not null)
+        {
+            Contain(() => LeakLog.RuntimeError(logger, message));
+        }
+
+        Contain(() =>
+        {
+            TaskLeakEventSource source = TaskLeakEventSource.Log;
+            if (source.IsEnabled())
+            {
+                source.RuntimeError(message);
+            }
+        });
+    }
+
+    internal void Publish(IReadOnlyList<TaskLeakGroup> leaks)
+    {
+        ILogger? logger = Volatile.Read(ref _logger);
         TaskLeakEventSource source = TaskLeakEventSource.Log;
         bool traced = source.IsEnabled();
         foreach (TaskLeakGroup group in leaks)
@@ -64,11 +125,11 @@ internal static class LeakSinks
         }
     }
 
-    internal static void PublishStalled(IReadOnlyList<StalledOperationGroup> stalled)
+    internal void PublishStalled(IReadOnlyList<StalledOperationGroup> stalled)
     {
-        ILogger? logger = Volatile.Read(ref s_logger);
+        ILogger? logger = Volatile.Read(ref _logger);
         TaskLeakEventSource source = TaskLeakEventSource.Log;
-        long threshold = (long)(RuntimeSettings.Current.StalledThreshold?.TotalMilliseconds ?? 0);
+        long threshold = StalledThresholdMilliseconds?.Invoke() ?? 0;
         foreach (StalledOperationGroup group in stalled)
         {
             if (logger is not null)
@@ -84,9 +145,9 @@ internal static class LeakSinks
         }
     }
 
-    internal static void PublishGrowing(IReadOnlyList<GrowingSite> growing)
+    internal void PublishGrowing(IReadOnlyList<GrowingSite> growing)
     {
-        ILogger? logger = Volatile.Read(ref s_logger);
+        ILogger? logger = Volatile.Read(ref _logger);
         TaskLeakEventSource source = TaskLeakEventSource.Log;
         foreach (GrowingSite site in growing)
         {
@@ -102,7 +163,7 @@ internal static class LeakSinks
         }
     }
 
-    private static void Contain(Action sink)
+    private void Contain(Action sink)
     {
         try
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -6,7 +7,7 @@ using System.Text.Json;
 
 namespace TaskLeak.Reporting;
 
-/// <summary>The JSON documents, schema version 1 (documented in the README): the leak report and the pending snapshot.</summary>
+/// <summary>The JSON documents, schema version 1 (documented in the README): the leak report, the pending snapshot and the suspected tiers.</summary>
 internal static class ReportJson
 {
     internal const int SchemaVersion = 1;
@@ -31,17 +32,7 @@ internal static class ReportJson
             json.WriteNumber("ageMs", group.AgeMilliseconds);
             json.WriteString("detail", group.Detail);
             json.WriteString("chain", group.Chain);
-            json.WriteStartArray("asyncStack");
-            foreach (AsyncStackFrame frame in group.AsyncStack)
-            {
-                json.WriteStartObject();
-                json.WriteString("kind", KindName(frame.Kind));
-                json.WriteString("method", frame.Method);
-                json.WriteString("location", frame.Location);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            WriteAsyncStack(json, group.AsyncStack);
             json.WriteStartArray("awaitedBy");
             foreach (string awaiter in group.AwaitedBy)
             {
@@ -73,6 +64,67 @@ internal static class ReportJson
             json.WriteString("waitTarget", group.WaitTarget);
             json.WriteNumber("count", group.Count);
             json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
+            json.WriteStartArray("stacks");
+            foreach (PendingStack stack in group.Stacks)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("count", stack.Count);
+                json.WriteNumber("oldestAgeMs", stack.OldestAgeMilliseconds);
+                WriteAsyncStack(json, stack.AsyncStack);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    });
+
+    internal static string Format(IReadOnlyList<StalledOperationGroup> stalled) => Write(json =>
+    {
+        json.WriteNumber("schemaVersion", SchemaVersion);
+        json.WriteString("kind", "taskleak.stalled");
+        json.WriteString("label", StalledOperationGroup.Label);
+        int total = 0;
+        foreach (StalledOperationGroup group in stalled)
+        {
+            total += group.Count;
+        }
+
+        json.WriteNumber("totalCount", total);
+        json.WriteStartArray("groups");
+        foreach (StalledOperationGroup group in stalled)
+        {
+            json.WriteStartObject();
+            json.WriteString("method", group.Method);
+            json.WriteString("awaitSite", group.AwaitSite);
+            WriteOptional(json, "sourcePath", group.SourcePath);
+            json.WriteNumber("line", group.Line);
+            json.WriteString("waitTarget", group.WaitTarget);
+            json.WriteNumber("count", group.Count);
+            json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    });
+
+    internal static string Format(IReadOnlyList<GrowingSite> growing) => Write(json =>
+    {
+        json.WriteNumber("schemaVersion", SchemaVersion);
+        json.WriteString("kind", "taskleak.growing");
+        json.WriteString("label", StalledOperationGroup.Label);
+        json.WriteStartArray("sites");
+        foreach (GrowingSite site in growing)
+        {
+            json.WriteStartObject();
+            json.WriteString("method", site.Method);
+            json.WriteString("awaitSite", site.AwaitSite);
+            json.WriteString("waitTarget", site.WaitTarget);
+            json.WriteNumber("count", site.Count);
+            json.WriteNumber("increase", site.Increase);
+            json.WriteNumber("sweeps", site.Sweeps);
             json.WriteEndObject();
         }
 
@@ -98,6 +150,21 @@ internal static class ReportJson
         }
 
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteAsyncStack(Utf8JsonWriter json, IReadOnlyList<AsyncStackFrame> stack)
+    {
+        json.WriteStartArray("asyncStack");
+        foreach (AsyncStackFrame frame in stack)
+        {
+            json.WriteStartObject();
+            json.WriteString("kind", KindName(frame.Kind));
+            json.WriteString("method", frame.Method);
+            json.WriteString("location", frame.Location);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 
     private static void WriteOptional(Utf8JsonWriter json, string name, string? value)

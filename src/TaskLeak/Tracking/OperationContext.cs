@@ -7,6 +7,9 @@ namespace TaskLeak.Tracking;
 /// </summary>
 internal static class OperationContext
 {
-    /// <summary>Slot + 1 of the operation running now on this thread, or 0.</summary>
-    internal static int Current => OperationRegistry.CurrentThreadCache?.Current ?? 0;
+    /// <summary>Slot + 1 of the default detector's operation running now on this thread, or 0 (woven test shapes read it by reflection).</summary>
+    internal static int Current => OperationRegistry.ThreadStaticCurrent;
+
+    /// <summary>Slot + 1 of the operation of <paramref name="registry"/> running now on this thread, or 0.</summary>
+    internal static int Of(OperationRegistry registry) => registry.CurrentThreadCache?.Current ?? 0;
 }

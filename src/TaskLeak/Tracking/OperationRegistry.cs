@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
-using TaskLeak.Detection;
+using System.Diagnostics;
 
 namespace TaskLeak.Tracking;
 
@@ -31,17 +31,20 @@ namespace TaskLeak.Tracking;
 /// store, and whichever sees it frees the slot with a CompareExchange (both may: one wins). The attaching thread thus
 /// pays no interlocked instruction, the rare early completion pays the barrier (none when it runs on the attaching
 /// thread itself, inside its AwaitUnsafeOnCompleted: program order suffices).
+/// The proof itself (which slots leaked) is decided in <c>Detection</c>: this type only offers the claim, a
+/// CompareExchange from one exact tracked state, and never calls into detection (it signals its owner through the
+/// callback it was given).
 /// A proof handle is set before the store that publishes its state and is never cleared: a stale target is weak
 /// (it keeps nothing alive and is nulled when its object dies), and the sweeper reads a handle only in a state that
 /// proves it current.
 /// </para>
 /// </remarks>
-internal static class OperationRegistry
+internal sealed class OperationRegistry
 {
     internal const int Free = 0;
     internal const int Pending = 1;
     internal const int Tracked = 2;
-    private const int StatusMask = 3;
+    internal const int StatusMask = 3;
 
     internal const int ChunkShift = 12;
     internal const int ChunkSize = 1 << ChunkShift;
@@ -49,28 +52,64 @@ internal static class OperationRegistry
     private const int LocalCapacity = 64;
     private const int TransferBatch = LocalCapacity / 2;
 
-    private static readonly object s_lock = new();
-
     /// <summary>The proof of an operation whose box could not be read: always alive, so it is never reported.</summary>
     private static readonly object s_untrackable = new();
     private static int s_nextCacheId;
-    private static long s_racedAttaches;
-    private static Chunk[] s_chunks = new Chunk[16];
-    private static int s_slotCount;
-    private static int[] s_free = new int[256];
-    private static int s_freeCount;
-    private static readonly List<ThreadCache> s_caches = new();
 
+    // The default detector's registry keeps its thread caches in a thread-static (one load on the hot path); any
+    // other registry (tests, hosts) in a ThreadLocal of its own.
     [ThreadStatic] private static ThreadCache? t_cache;
 
+    private readonly object _lock = new();
+    private readonly bool _threadStatic;
+    private readonly ThreadLocal<ThreadCache?>? _local;
+    private readonly Action? _refilling;
+    private long _racedAttaches;
+    private Chunk[] _chunks = new Chunk[16];
+    private int _slotCount;
+    private int[] _free = new int[256];
+    private int _freeCount;
+    private readonly List<ThreadCache> _caches = new();
+
+    /// <param name="threadStatic">Keep this registry's thread caches in the process's one thread-static (the default detector's only).</param>
+    /// <param name="refilling">Called when a thread takes slots from the shared list (its owner starts background work then).</param>
+    internal OperationRegistry(bool threadStatic, Action? refilling)
+    {
+        _threadStatic = threadStatic;
+        _refilling = refilling;
+        if (!threadStatic)
+        {
+            _local = new ThreadLocal<ThreadCache?>();
+        }
+    }
+
+    /// <summary>Deterministic test seams (DEBUG builds only call them): a test blocks inside a step to force a race.</summary>
+    internal Action<Seam, int>? Seams;
+
+    internal enum Seam
+    {
+        /// <summary>Attach, after the Tracked store and before the early-completion check.</summary>
+        AttachAfterTrackedStore,
+
+        /// <summary>Attach, before the Tracked store (a completion on another thread now sees Pending).</summary>
+        AttachBeforeTrackedStore,
+    }
+
     /// <summary>Number of slots ever created: the high-water mark of concurrently suspended operations.</summary>
-    internal static int Capacity => Volatile.Read(ref s_slotCount);
+    internal int Capacity => Volatile.Read(ref _slotCount);
+
+    /// <summary>A consistent pair for a pass over the registry: the chunks, and how many slots they hold (count read first).</summary>
+    internal Chunk[] ReadChunks(out int count)
+    {
+        // Count before chunks: Grow publishes the chunks before the count, so every slot counted has its chunk.
+        count = Volatile.Read(ref _slotCount);
+        return Volatile.Read(ref _chunks);
+    }
 
     /// <summary>Counts the operations currently suspended and tracked, optionally of one scope (a scan: not for hot paths).</summary>
-    internal static int CountTracked(int scope = 0)
+    internal int CountTracked(int scope = 0)
     {
-        int count = Volatile.Read(ref s_slotCount);
-        Chunk[] chunks = Volatile.Read(ref s_chunks);
+        Chunk[] chunks = ReadChunks(out int count);
         int tracked = 0;
         for (int index = 0; index < count; index++)
         {
@@ -87,46 +126,64 @@ internal static class OperationRegistry
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Chunk ChunkOf(int index) => Volatile.Read(ref s_chunks)[index >> ChunkShift];
+    internal Chunk ChunkOf(int index) => Volatile.Read(ref _chunks)[index >> ChunkShift];
 
     /// <summary>The payload of a slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ref Slot At(int index) => ref ChunkOf(index).Slots[index & ChunkMask];
+    internal ref Slot At(int index) => ref ChunkOf(index).Slots[index & ChunkMask];
 
     /// <summary>The calling thread's cache (free slots, recent registrations, sampling countdowns), created on first use.</summary>
-    internal static ThreadCache Cache
+    internal ThreadCache Cache
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => t_cache ?? CreateCache();
+        get => (_threadStatic ? t_cache : _local!.Value) ?? CreateCache();
     }
 
-    internal static ThreadCache? CurrentThreadCache => t_cache;
+    internal ThreadCache? CurrentThreadCache => _threadStatic ? t_cache : _local!.Value;
+
+    /// <summary>The current operation in the thread-static cache (the default detector's registry's).</summary>
+    internal static int ThreadStaticCurrent => t_cache?.Current ?? 0;
 
     /// <summary>Takes a free slot for the calling thread's new operation; only the caller writes it until it is published.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Rent(ThreadCache cache) => cache.Count > 0 ? cache.Slots[--cache.Count] : RefillAndTake(cache);
+    internal int Rent(ThreadCache cache)
+    {
+        int index = cache.Count > 0 ? cache.Slots[--cache.Count] : RefillAndTake(cache);
+        Debug.Assert((ChunkOf(index).States[index & ChunkMask] & StatusMask) == Free, "a rented slot is free");
+        return index;
+    }
 
     /// <summary>Publishes a rented slot (its proof target set, if any): from here on the sweeper may examine it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Publish(Chunk chunk, int i, int status) =>
+    internal static void Publish(Chunk chunk, int i, int status)
+    {
+        Debug.Assert((chunk.States[i] & StatusMask) == Free && status != Free, "only a rented (free) slot is published");
+
+        // Every field of the slot and its proof target are written before this store: a sweep that reads the new state reads them.
         Volatile.Write(ref chunk.States[i], (chunk.States[i] & ~StatusMask) | status);
+    }
 
     /// <summary>
     /// The box strategy's second half, on the thread that began the operation: the state-machine box exists only
     /// after the first AwaitUnsafeOnCompleted, which may already have resumed and completed the method on another thread.
     /// </summary>
-    internal static void Attach(int index, object? box)
+    internal void Attach(int index, object? box)
     {
         Chunk chunk = ChunkOf(index);
         int i = index & ChunkMask;
         int pending = chunk.States[i];
+        Debug.Assert((pending & StatusMask) == Pending, "Attach follows a Suspend that left the slot pending");
         int tracked = (pending & ~StatusMask) | Tracked;
         chunk.Proofs[i].Target = box ?? s_untrackable;
+        RunSeam(Seam.AttachBeforeTrackedStore, index);
+
+        // Proof target before state: a sweep that reads Tracked reads this generation's proof.
 #if NET
         Volatile.Write(ref chunk.States[i], tracked);
 #else
         Interlocked.Exchange(ref chunk.States[i], tracked);
 #endif
+        RunSeam(Seam.AttachAfterTrackedStore, index);
         if (chunk.Slots[i].EarlyState == pending)
         {
             FreeIfStill(chunk, i, index, tracked, null);
@@ -140,7 +197,7 @@ internal static class OperationRegistry
     /// <summary>The operation completed (result, exception or cancellation): it is no longer suspended.</summary>
     /// <param name="index">The slot.</param>
     /// <param name="cache">The calling thread's cache, if it has one already (a freed slot goes there).</param>
-    internal static void Release(int index, ThreadCache? cache = null)
+    internal void Release(int index, ThreadCache? cache = null)
     {
         Chunk chunk = ChunkOf(index);
         int i = index & ChunkMask;
@@ -154,13 +211,16 @@ internal static class OperationRegistry
             case Pending:
                 CompleteBeforeAttach(chunk, i, index, state, cache);
                 break;
+            default:
+                Debug.Fail("a completing operation's slot is tracked or pending");
+                break;
         }
     }
 
     /// <summary>Completions that ran on another thread before the box was attached (the protocol's one race), for tests.</summary>
-    internal static long RacedAttaches => Interlocked.Read(ref s_racedAttaches);
+    internal long RacedAttaches => Interlocked.Read(ref _racedAttaches);
 
-    private static void CompleteBeforeAttach(Chunk chunk, int i, int index, int pending, ThreadCache? cache)
+    private void CompleteBeforeAttach(Chunk chunk, int i, int index, int pending, ThreadCache? cache)
     {
         ref Slot slot = ref chunk.Slots[i];
         slot.EarlyState = pending;
@@ -170,7 +230,10 @@ internal static class OperationRegistry
             return;
         }
 
-        Interlocked.Increment(ref s_racedAttaches);
+        Interlocked.Increment(ref _racedAttaches);
+
+        // EarlyState before the state read, and (on the attaching side) Tracked before the EarlyState read: the barrier
+        // makes at least one side see the other's store.
 #if NET
         Interlocked.MemoryBarrierProcessWide();
 #else
@@ -183,7 +246,7 @@ internal static class OperationRegistry
         }
     }
 
-    private static void FreeIfStill(Chunk chunk, int i, int index, int tracked, ThreadCache? cache)
+    private void FreeIfStill(Chunk chunk, int i, int index, int tracked, ThreadCache? cache)
     {
         int free = NextGenerationFree(tracked);
         if (Interlocked.CompareExchange(ref chunk.States[i], free, tracked) == tracked)
@@ -193,84 +256,41 @@ internal static class OperationRegistry
     }
 
     /// <summary>
-    /// Claims every tracked slot whose proof reads null. Runs on one thread at a time (the caller holds the sweep lock).
+    /// The sweeper's one write: moves a slot from exactly <paramref name="tracked"/> to the next generation's free state.
+    /// True when it won (that operation can never run again: its proof was read null between two reads of this state).
+    /// The slot is not reusable until <see cref="ReturnClaimed"/>, so the caller can copy it first.
     /// </summary>
-    /// <param name="proven">Receives the claimed operations.</param>
-    /// <param name="liveBySite">When set, counts the live tracked operations per site (indexed by site id; larger ids are not counted).</param>
-    /// <param name="stall">When set, observes every live operation for the stalled tier.</param>
-#if NET
-    // A long loop run rarely: compiled optimized at once rather than through tier 0 and on-stack replacement.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-#endif
-    internal static void Sweep(List<ProvenOperation> proven, int[]? liveBySite = null, StallCheck? stall = null)
+    internal static bool TryClaim(Chunk chunk, int i, int tracked)
     {
-        int count = Volatile.Read(ref s_slotCount);
-        Chunk[] chunks = Volatile.Read(ref s_chunks);
-        int firstClaimed = proven.Count;
-        int[] counts = liveBySite ?? Array.Empty<int>();
-        for (int first = 0; first < count; first += ChunkSize)
+        Debug.Assert((tracked & StatusMask) == Tracked, "only a tracked generation is claimed");
+        return Interlocked.CompareExchange(ref chunk.States[i], NextGenerationFree(tracked), tracked) == tracked;
+    }
+
+    /// <summary>Gives claimed slots back to the shared free list, without their references.</summary>
+    internal void ReturnClaimed(List<int> indices)
+    {
+        if (indices.Count == 0)
         {
-            Chunk chunk = chunks[first >> ChunkShift];
-            int[] states = chunk.States;
-            GCHandle[] proofs = chunk.Proofs;
-            int[] sites = chunk.Sites;
-            int n = Math.Min(ChunkSize, count - first);
-            for (int i = 0; i < n; i++)
-            {
-                int state = Volatile.Read(ref states[i]);
-                if ((state & StatusMask) != Tracked)
-                {
-                    continue;
-                }
-
-                if (proofs[i].Target is not null)
-                {
-                    int site = sites[i];
-                    if ((uint)site < (uint)counts.Length)
-                    {
-                        counts[site]++;
-                    }
-
-                    if (stall is not null && Volatile.Read(ref states[i]) == state)
-                    {
-                        stall.Observe(ref chunk.Slots[i], site, state >> 2);
-                    }
-
-                    continue;
-                }
-
-                // Null between two equal reads of the state: this generation's frame was collected while suspended.
-                if (Volatile.Read(ref states[i]) != state ||
-                    Interlocked.CompareExchange(ref states[i], NextGenerationFree(state), state) != state)
-                {
-                    continue;
-                }
-
-                proven.Add(new ProvenOperation(first + i, state >> 2, sites[i], ref chunk.Slots[i]));
-                chunk.Slots[i].CreationStack = null;
-                chunk.Slots[i].TargetType = null;
-            }
+            return;
         }
 
-        if (proven.Count > firstClaimed)
+        lock (_lock)
         {
-            lock (s_lock)
+            foreach (int index in indices)
             {
-                for (int i = firstClaimed; i < proven.Count; i++)
-                {
-                    PushGlobal(proven[i].Slot);
-                }
+                ref Slot slot = ref At(index);
+                Debug.Assert((ChunkOf(index).States[index & ChunkMask] & StatusMask) == Free, "a claimed slot is free");
+                slot.CreationStack = null;
+                slot.TargetType = null;
+                PushGlobal(index);
             }
         }
-
-        ReclaimDeadThreadCaches();
     }
 
     /// <summary>Visits tracked slots whose frame is still alive (for snapshots and the stalled tier).</summary>
-    internal static void VisitLive(SlotVisitor visit)
+    internal void VisitLive(SlotVisitor visit)
     {
-        int count = Volatile.Read(ref s_slotCount);
-        Chunk[] chunks = Volatile.Read(ref s_chunks);
+        Chunk[] chunks = ReadChunks(out int count);
         for (int index = 0; index < count; index++)
         {
             Chunk chunk = chunks[index >> ChunkShift];
@@ -288,7 +308,7 @@ internal static class OperationRegistry
     }
 
     /// <summary>Tracked, or pending its box: an operation that is suspended or running, not free.</summary>
-    internal static bool IsLive(int index, out int generation)
+    internal bool IsLive(int index, out int generation)
     {
         int state = Volatile.Read(ref ChunkOf(index).States[index & ChunkMask]);
         generation = state >> 2;
@@ -297,12 +317,12 @@ internal static class OperationRegistry
     }
 
     /// <summary>The operation's current await site (racy read, for reports).</summary>
-    internal static int SiteOf(int index) => ChunkOf(index).Sites[index & ChunkMask];
+    internal int SiteOf(int index) => ChunkOf(index).Sites[index & ChunkMask];
 
     /// <summary>
     /// When <paramref name="index"/> is tracked and its proof is <paramref name="awaited"/>: its generation, else -1.
     /// </summary>
-    internal static int TrackedGenerationIfProof(int index, object awaited)
+    internal int TrackedGenerationIfProof(int index, object awaited)
     {
         Chunk chunk = ChunkOf(index);
         int i = index & ChunkMask;
@@ -310,16 +330,61 @@ internal static class OperationRegistry
         return (state & StatusMask) == Tracked && ReferenceEquals(chunk.Proofs[i].Target, awaited) ? state >> 2 : -1;
     }
 
+    /// <summary>Gives the slots cached by threads that have exited back to the shared list.</summary>
+    internal void ReclaimDeadThreadCaches()
+    {
+        lock (_lock)
+        {
+            for (int i = _caches.Count - 1; i >= 0; i--)
+            {
+                ThreadCache cache = _caches[i];
+                if (cache.Owner.IsAlive)
+                {
+                    continue;
+                }
+
+                for (int j = 0; j < cache.Count; j++)
+                {
+                    PushGlobal(cache.Slots[j]);
+                }
+
+                cache.Count = 0;
+                _caches.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>Frees every proof handle; only when nothing can use this registry again (a disposed test detector).</summary>
+    internal void FreeHandles()
+    {
+        lock (_lock)
+        {
+            Chunk[] chunks = ReadChunks(out int count);
+            for (int index = 0; index < count; index++)
+            {
+                chunks[index >> ChunkShift].Proofs[index & ChunkMask].Free();
+            }
+
+            Volatile.Write(ref _slotCount, 0);
+            _freeCount = 0;
+        }
+
+        _local?.Dispose();
+    }
+
     private static int NextGenerationFree(int state) => (int)(((uint)state & ~(uint)StatusMask) + (1u << 2)) | Free;
 
+    [Conditional("DEBUG")]
+    private void RunSeam(Seam seam, int index) => Seams?.Invoke(seam, index);
+
     /// <summary>Frees a slot whose operation completed into this thread's cache (the store is redundant after a CompareExchange).</summary>
-    private static void Recycle(Chunk chunk, int i, int index, int free, ThreadCache? cache)
+    private void Recycle(Chunk chunk, int i, int index, int free, ThreadCache? cache)
     {
         ref Slot slot = ref chunk.Slots[i];
         slot.CreationStack = null;
         slot.TargetType = null;
         Volatile.Write(ref chunk.States[i], free);
-        cache ??= t_cache ?? CreateCache();
+        cache ??= Cache;
         if (cache.Count == LocalCapacity)
         {
             TransferToGlobal(cache);
@@ -328,9 +393,9 @@ internal static class OperationRegistry
         cache.Slots[cache.Count++] = index;
     }
 
-    private static void TransferToGlobal(ThreadCache cache)
+    private void TransferToGlobal(ThreadCache cache)
     {
-        lock (s_lock)
+        lock (_lock)
         {
             for (int i = 0; i < TransferBatch; i++)
             {
@@ -339,44 +404,52 @@ internal static class OperationRegistry
         }
     }
 
-    private static ThreadCache CreateCache()
+    private ThreadCache CreateCache()
     {
         var cache = new ThreadCache(Thread.CurrentThread);
-        lock (s_lock)
+        lock (_lock)
         {
-            s_caches.Add(cache);
+            _caches.Add(cache);
         }
 
-        t_cache = cache;
+        if (_threadStatic)
+        {
+            t_cache = cache;
+        }
+        else
+        {
+            _local!.Value = cache;
+        }
+
         return cache;
     }
 
-    private static int RefillAndTake(ThreadCache cache)
+    private int RefillAndTake(ThreadCache cache)
     {
-        Sweeper.EnsureStarted();
-        lock (s_lock)
+        _refilling?.Invoke();
+        lock (_lock)
         {
-            if (s_freeCount == 0)
+            if (_freeCount == 0)
             {
                 Grow(TransferBatch);
             }
 
-            int take = Math.Min(TransferBatch, s_freeCount);
+            int take = Math.Min(TransferBatch, _freeCount);
             for (int i = 0; i < take; i++)
             {
-                cache.Slots[cache.Count++] = s_free[--s_freeCount];
+                cache.Slots[cache.Count++] = _free[--_freeCount];
             }
         }
 
         return cache.Slots[--cache.Count];
     }
 
-    // Called under s_lock.
-    private static void Grow(int slots)
+    private void Grow(int slots)
     {
-        int first = s_slotCount;
+        Debug.Assert(Monitor.IsEntered(_lock), "the registry grows under its lock");
+        int first = _slotCount;
         int last = first + slots;
-        Chunk[] chunks = s_chunks;
+        Chunk[] chunks = _chunks;
         int chunksNeeded = (last + ChunkMask) >> ChunkShift;
         if (chunksNeeded > chunks.Length)
         {
@@ -395,46 +468,24 @@ internal static class OperationRegistry
             chunks[index >> ChunkShift].Proofs[index & ChunkMask] = GCHandle.Alloc(null, GCHandleType.WeakTrackResurrection);
         }
 
-        Volatile.Write(ref s_chunks, chunks);
-        Volatile.Write(ref s_slotCount, last);
+        // Chunks (with their handles) before the count: a pass that reads the new count finds its chunks (ReadChunks).
+        Volatile.Write(ref _chunks, chunks);
+        Volatile.Write(ref _slotCount, last);
         for (int index = last - 1; index >= first; index--)
         {
             PushGlobal(index);
         }
     }
 
-    // Called under s_lock.
-    private static void PushGlobal(int index)
+    private void PushGlobal(int index)
     {
-        if (s_freeCount == s_free.Length)
+        Debug.Assert(Monitor.IsEntered(_lock), "the shared free list is written under the registry's lock");
+        if (_freeCount == _free.Length)
         {
-            Array.Resize(ref s_free, s_free.Length * 2);
+            Array.Resize(ref _free, _free.Length * 2);
         }
 
-        s_free[s_freeCount++] = index;
-    }
-
-    private static void ReclaimDeadThreadCaches()
-    {
-        lock (s_lock)
-        {
-            for (int i = s_caches.Count - 1; i >= 0; i--)
-            {
-                ThreadCache cache = s_caches[i];
-                if (cache.Owner.IsAlive)
-                {
-                    continue;
-                }
-
-                for (int j = 0; j < cache.Count; j++)
-                {
-                    PushGlobal(cache.Slots[j]);
-                }
-
-                cache.Count = 0;
-                s_caches.RemoveAt(i);
-            }
-        }
+        _free[_freeCount++] = index;
     }
 
     internal delegate void SlotVisitor(int index, int generation, int site, ref Slot slot);

@@ -2,32 +2,95 @@ using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading;
-using TaskLeak.Configuration;
 
 namespace TaskLeak.Tracking;
 
 /// <summary>
-/// The hooks' bodies: fill a slot when an operation suspends, free it when it completes. Never locks on the fast
-/// path; the hooks catch whatever escapes (a bug, or an allocation failure on a slow path).
+/// The hooks' bodies for one registry: fill a slot when an operation suspends, free it when it completes. Never locks
+/// on the fast path. Its methods are named as the <see cref="CompilerServices.TaskLeakHooks"/> that call them (which
+/// catch whatever escapes: a bug, or an allocation failure on a slow path), so tests drive a detector of their own
+/// exactly as woven code drives the default one.
 /// </summary>
-internal static class OperationTracker
+internal sealed class OperationTracker
 {
-    /// <summary>The kill switch: when false no operation begins (those already tracked finish). Starts from the startup configuration.</summary>
-    internal static volatile bool Enabled = RuntimeSettings.Startup.Enabled;
+    /// <summary>What EnterSpawn returns when it entered nothing: ExitSpawn then restores nothing.</summary>
+    internal static readonly object SpawnNotEntered = new();
+    private int _internalErrors;
 
-    private static int s_internalErrors;
+    internal OperationTracker(OperationRegistry registry, SiteRegistry sites, TrackingPolicy policy, Clock clock, bool enabled)
+    {
+        Registry = registry;
+        Sites = sites;
+        Policy = policy;
+        Clock = clock;
+        Enabled = enabled;
+    }
+
+    internal OperationRegistry Registry { get; }
+    internal SiteRegistry Sites { get; }
+    internal TrackingPolicy Policy { get; }
+    internal Clock Clock { get; }
+
+    /// <summary>The kill switch: when false no operation begins (those already tracked finish).</summary>
+    internal volatile bool Enabled;
 
     /// <summary>Failures inside the tracker itself that were contained instead of reaching user code.</summary>
-    internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
+    internal int InternalErrors => Volatile.Read(ref _internalErrors);
 
-    internal static void CountError() => Interlocked.Increment(ref s_internalErrors);
+    internal void CountError() => Interlocked.Increment(ref _internalErrors);
+
+    /// <summary>Registers a site table (see <see cref="SiteRegistry.Register"/>); the policy's per-site counts grow with it.</summary>
+    internal int RegisterSites(string? table, int count, out string? error)
+    {
+        int first = Sites.Register(table, count, out error);
+        if (error is null)
+        {
+            Policy.SitesRegistered(Sites.IdLimit);
+        }
+
+        return first;
+    }
+
+    /// <summary>Box strategy's first half: the operation is pending until <see cref="Attach"/>. Returns it only when it began.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Suspend(ref int operation, int site, object? awaited) => Suspend(ref operation, site, awaited, null);
+
+    /// <summary>Frame strategy: the proof is the frame object itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SuspendFrame(ref int operation, int site, object? awaited, object frame) => Suspend(ref operation, site, awaited, frame);
+
+    /// <summary>
+    /// Token strategy: the proof is a token only the frame references, allocated when the operation begins, after the
+    /// sampling decision: an operation that sampling skips allocates nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void SuspendWithToken(ref int operation, ref object? token, int site, object? awaited)
+    {
+        int current = operation;
+        if (current != 0)
+        {
+            Resuspend(current, site, awaited);
+            return;
+        }
+
+        if (!Enabled || site <= 0)
+        {
+            return;
+        }
+
+        OperationRegistry.ThreadCache cache = Registry.Cache;
+        if (Policy.ShouldTrack(cache))
+        {
+            operation = BeginTracked(cache, site, awaited, token ??= new FrameToken());
+        }
+    }
 
     /// <summary>
     /// Before an await suspends: the first suspension begins the operation (with its <paramref name="proof"/>, or
     /// pending its box when null), a later one moves it to the new site. Returns the operation only when it began.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static int Suspend(ref int operation, int site, object? awaited, object? proof)
+    internal int Suspend(ref int operation, int site, object? awaited, object? proof)
     {
         // An operation tracked before the kill switch was thrown stays tracked until it completes, and its
         // resuspension still restores the thread's previous current operation (Enter).
@@ -38,7 +101,8 @@ internal static class OperationTracker
             return 0;
         }
 
-        return Enabled ? operation = Begin(site, awaited, proof) : 0;
+        // A negative site belongs to a module whose site table was refused (SiteRegistry.DisabledBase): never tracked.
+        return Enabled && site > 0 ? operation = Begin(site, awaited, proof) : 0;
     }
 
     /// <summary>
@@ -49,51 +113,70 @@ internal static class OperationTracker
     /// builder), and a run that did not (a first run) found the operation 0 and reaches neither with it non-zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Enter(int operation)
+    internal void EnterOperation(int operation)
     {
-        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
-        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        OperationRegistry.ThreadCache cache = Registry.Cache;
+        ref Slot slot = ref Registry.At(operation - 1);
         slot.SavedContext = cache.Current + 1;
         cache.Current = operation;
     }
 
     /// <summary>The operation completes: it stops being the thread's current operation and its slot is freed.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Complete(ref int operation)
+    internal void Complete(ref int operation)
     {
         int current = operation;
         if (current != 0)
         {
             operation = 0;
-            End(current, OperationRegistry.CurrentThreadCache);
+            End(current, Registry.CurrentThreadCache);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Attach(int operation, object? box) => Registry.Attach(operation - 1, box);
+
+    /// <summary>Before a spawn call: the work it starts records this spawn site as its origin. Returns what to give <see cref="ExitSpawn"/>.</summary>
+    internal object? EnterSpawn(int site) => Enabled && site > 0 ? OperationOrigin.EnterSpawn(site) : SpawnNotEntered;
+
+    /// <summary>After the spawn call: restores the caller's origin.</summary>
+    internal static void ExitSpawn(object? previous)
+    {
+        if (!ReferenceEquals(previous, SpawnNotEntered))
+        {
+            OperationOrigin.Restore(previous as OperationOrigin);
         }
     }
 
     /// <summary>
     /// First suspension. With a <paramref name="proof"/> (the frame, or its token) the slot is tracked at once;
     /// without one it stays pending until <see cref="OperationRegistry.Attach"/> supplies the box.
-    /// Records the causal parent (the operation whose MoveNext runs on this thread), the spawn origin and, when the
-    /// awaited object is the proof of the operation this thread registered just before, that this one awaits it.
     /// Returns slot + 1, or 0 when the operation is not tracked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Begin(int site, object? awaited, object? proof)
+    internal int Begin(int site, object? awaited, object? proof)
     {
-        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
-        if (!TrackingPolicy.ShouldTrack(cache))
-        {
-            return 0;
-        }
+        OperationRegistry.ThreadCache cache = Registry.Cache;
+        return Policy.ShouldTrack(cache) ? BeginTracked(cache, site, awaited, proof) : 0;
+    }
 
-        int index = OperationRegistry.Rent(cache);
-        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+    /// <summary>
+    /// Fills a rented slot and publishes it. Records the causal parent (the operation whose MoveNext runs on this thread),
+    /// the spawn origin and, when the awaited object is the proof of the operation this thread registered just before,
+    /// that this one awaits it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int BeginTracked(OperationRegistry.ThreadCache cache, int site, object? awaited, object? proof)
+    {
+        int index = Registry.Rent(cache);
+        OperationRegistry.Chunk chunk = Registry.ChunkOf(index);
         int i = index & OperationRegistry.ChunkMask;
         ref Slot slot = ref chunk.Slots[i];
         int self = index + 1;
         chunk.Sites[i] = site;
         slot.FirstSite = site;
         slot.SuspendedAt = Clock.CoarseMilliseconds();
-        if (TrackingPolicy.ShouldCaptureStack(site, cache))
+        if (Policy.ShouldCaptureStack(site, cache))
         {
             // A free slot holds no stack (its release cleared it), so only a capture is written.
             slot.CreationStack = new StackTrace(0, true);
@@ -130,14 +213,16 @@ internal static class OperationTracker
 
     /// <summary>
     /// A later suspension of an operation already tracked: its current site changes, its resumption count grows, and
-    /// the thread's previous current operation is back (<see cref="Enter"/>).
+    /// the thread's previous current operation is back (<see cref="EnterOperation"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Resuspend(int operation, int site, object? awaited)
+    private void Resuspend(int operation, int site, object? awaited)
     {
         int index = operation - 1;
-        OperationRegistry.Chunk chunk = OperationRegistry.ChunkOf(index);
+        OperationRegistry.Chunk chunk = Registry.ChunkOf(index);
         int i = index & OperationRegistry.ChunkMask;
+        Debug.Assert((chunk.States[i] & OperationRegistry.StatusMask) is OperationRegistry.Tracked or OperationRegistry.Pending,
+            "only the running operation resuspends: tracked, or pending when it resumed before its box was attached");
         ref Slot slot = ref chunk.Slots[i];
         chunk.Sites[i] = site;
         slot.Resumptions++;
@@ -149,7 +234,7 @@ internal static class OperationTracker
             return;
         }
 
-        OperationRegistry.ThreadCache cache = OperationRegistry.Cache;
+        OperationRegistry.ThreadCache cache = Registry.Cache;
         if (saved != 0)
         {
             slot.SavedContext = 0;
@@ -165,34 +250,31 @@ internal static class OperationTracker
     /// their parent; then its slot is freed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void End(int operation, OperationRegistry.ThreadCache? cache)
+    private void End(int operation, OperationRegistry.ThreadCache? cache)
     {
-        ref Slot slot = ref OperationRegistry.At(operation - 1);
+        ref Slot slot = ref Registry.At(operation - 1);
         int saved = slot.SavedContext;
         if (saved != 0)
         {
             slot.SavedContext = 0;
-            (cache ??= OperationRegistry.Cache).Current = saved - 1;
+            (cache ??= Registry.Cache).Current = saved - 1;
         }
         else if (cache is not null && cache.Current == operation)
         {
             cache.Current = 0;
         }
 
-        OperationRegistry.Release(operation - 1, cache);
+        Registry.Release(operation - 1, cache);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Attach(int operation, object? box) => OperationRegistry.Attach(operation - 1, box);
-
     /// <summary>The parent is running on this thread, so its slot is live; its generation makes the link survive slot reuse.</summary>
-    private static void RecordParent(ref Slot slot, int parent)
+    private void RecordParent(ref Slot slot, int parent)
     {
-        if (OperationRegistry.IsLive(parent - 1, out int generation))
+        if (Registry.IsLive(parent - 1, out int generation))
         {
             slot.Parent = parent;
             slot.ParentGeneration = generation;
-            slot.ParentSite = OperationRegistry.SiteOf(parent - 1);
+            slot.ParentSite = Registry.SiteOf(parent - 1);
         }
         else
         {
@@ -206,7 +288,7 @@ internal static class OperationTracker
     /// waits on it: the report then roots the chain at the child. One state and one handle read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Describe(ref Slot slot, OperationRegistry.ThreadCache cache, object? awaited, int self)
+    private void Describe(ref Slot slot, OperationRegistry.ThreadCache cache, object? awaited, int self)
     {
         slot.Awaits = 0;
         if (awaited is null)
@@ -219,12 +301,16 @@ internal static class OperationTracker
         int candidate = cache.Recent;
         if (candidate != 0 && candidate != self)
         {
-            int generation = OperationRegistry.TrackedGenerationIfProof(candidate - 1, awaited);
+            int generation = Registry.TrackedGenerationIfProof(candidate - 1, awaited);
             if (generation >= 0)
             {
                 slot.Awaits = candidate;
                 slot.AwaitsGeneration = generation;
             }
         }
+    }
+
+    private sealed class FrameToken
+    {
     }
 }

@@ -10,93 +10,94 @@ namespace TaskLeak.Tracking;
 /// generated type's static constructor) and receives a base id; a site id is that base plus the site's row.
 /// Rows are parsed only when a report needs them.
 /// </summary>
-internal static class SiteRegistry
+/// <remarks>
+/// A table starts with a header record <c>TaskLeakSites:&lt;version&gt;</c>; this runtime reads version
+/// <see cref="Version"/> and tables without a header (weavers before the header: rows start at record 0). A table it
+/// cannot read (unknown version, row count not matching, null) is refused: its module gets <see cref="DisabledBase"/>,
+/// which makes every site id of the module negative, and the hooks never track a negative site.
+/// </remarks>
+internal sealed class SiteRegistry
 {
     internal const char FieldSeparator = '\u001F';
     internal const char RecordSeparator = '\n';
+    internal const string HeaderPrefix = "TaskLeakSites:";
+    internal const int Version = 1;
 
-    private static readonly object s_lock = new();
-    private static ModuleTable[] s_modules = Array.Empty<ModuleTable>();
-    private static int s_nextId = 1;
-    private static int[] s_captures = new int[64];
-    private static byte[] s_rearms = new byte[64];
+    /// <summary>The base of a refused table: base + row stays negative for any row.</summary>
+    internal const int DisabledBase = int.MinValue;
 
-    /// <summary>How many times a site's first captures are granted again after stackless leaks.</summary>
-    internal const int MaxRearms = 3;
+    private readonly object _lock = new();
+    private ModuleTable[] _modules = Array.Empty<ModuleTable>();
+    private int _nextId = 1;
 
-    internal static int Register(string table, int count)
+    /// <summary>Registers a module's table; returns its base, or <see cref="DisabledBase"/> with the reason in <paramref name="error"/>.</summary>
+    internal int Register(string? table, int count, out string? error)
     {
         if (table is null || count < 0)
         {
-            return 0;
+            error = "the site table is " + (table is null ? "missing" : "of a negative size (" + count.ToString(CultureInfo.InvariantCulture) + ")");
+            return DisabledBase;
         }
 
-        lock (s_lock)
+        int firstRecord = 0;
+        if (table.StartsWith(HeaderPrefix, StringComparison.Ordinal))
         {
-            int first = s_nextId;
-            var modules = new ModuleTable[s_modules.Length + 1];
-            Array.Copy(s_modules, modules, s_modules.Length);
-            modules[s_modules.Length] = new ModuleTable(first, count, table);
-            s_nextId = first + count;
-            if (s_nextId > s_captures.Length)
+            int end = table.IndexOf(RecordSeparator);
+            string version = end < 0 ? table.Substring(HeaderPrefix.Length) : table.Substring(HeaderPrefix.Length, end - HeaderPrefix.Length);
+            if (version != "1")
             {
-                var captures = new int[Math.Max(s_captures.Length * 2, s_nextId)];
-                Array.Copy(s_captures, captures, s_captures.Length);
-                var rearms = new byte[captures.Length];
-                Array.Copy(s_rearms, rearms, s_rearms.Length);
-                Volatile.Write(ref s_rearms, rearms);
-                Volatile.Write(ref s_captures, captures);
+                error = "the site table has version " + version + "; this runtime reads version " +
+                        Version.ToString(CultureInfo.InvariantCulture) + " (update the TaskLeak.Fody package of this module or of the application)";
+                return DisabledBase;
             }
 
-            Volatile.Write(ref s_modules, modules);
+            firstRecord = 1;
+        }
+
+        int records = CountRecords(table) - firstRecord;
+        if (count > 0 && records != count)
+        {
+            error = "the site table has " + records.ToString(CultureInfo.InvariantCulture) + " rows where its module declares " +
+                    count.ToString(CultureInfo.InvariantCulture);
+            return DisabledBase;
+        }
+
+        lock (_lock)
+        {
+            int first = _nextId;
+            if (first > int.MaxValue - count)
+            {
+                error = "site ids are exhausted";
+                return DisabledBase;
+            }
+
+            var modules = new ModuleTable[_modules.Length + 1];
+            Array.Copy(_modules, modules, _modules.Length);
+            modules[_modules.Length] = new ModuleTable(first, count, table, firstRecord);
+            _nextId = first + count;
+
+            // The table before the new limit: a reader that sees the limit finds the module.
+            Volatile.Write(ref _modules, modules);
+            error = null;
             return first;
         }
     }
 
-    /// <summary>One of a site's first <paramref name="perSite"/> stacks; racy on purpose (sampling tolerates lost counts).</summary>
-    internal static bool TakeInitialCapture(int site, int perSite)
-    {
-        int[] captures = Volatile.Read(ref s_captures);
-        if ((uint)site < (uint)captures.Length && captures[site] < perSite)
-        {
-            captures[site]++;
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// A leak of an operation first suspended at <paramref name="site"/> was reported without a creation stack: the
-    /// site's next few operations get one again (at most <see cref="MaxRearms"/> times per site), so that a leak that
-    /// repeats is reported with its stack. Racy like the count itself.
-    /// </summary>
-    internal static void RearmCaptures(int site)
-    {
-        int[] captures = Volatile.Read(ref s_captures);
-        byte[] rearms = Volatile.Read(ref s_rearms);
-        if (site > 0 && (uint)site < (uint)captures.Length && (uint)site < (uint)rearms.Length && rearms[site] < MaxRearms)
-        {
-            rearms[site]++;
-            captures[site] = 0;
-        }
-    }
-
     /// <summary>Parses every registered table now (reports parse a table the first time they need one of its rows).</summary>
-    internal static void ParseAll()
+    internal void ParseAll()
     {
-        foreach (ModuleTable module in Volatile.Read(ref s_modules))
+        foreach (ModuleTable module in Volatile.Read(ref _modules))
         {
             _ = module.Get(0);
         }
     }
 
     /// <summary>One more than the largest site id handed out so far.</summary>
-    internal static int IdLimit => Volatile.Read(ref s_nextId);
+    internal int IdLimit => Volatile.Read(ref _nextId);
 
-    internal static SiteInfo Get(int id)
+    internal SiteInfo Get(int id)
     {
-        ModuleTable[] modules = Volatile.Read(ref s_modules);
+        ModuleTable[] modules = Volatile.Read(ref _modules);
         foreach (ModuleTable module in modules)
         {
             if (id >= module.First && id < module.First + module.Count)
@@ -108,16 +109,34 @@ internal static class SiteRegistry
         return SiteInfo.Unknown(id);
     }
 
+    private static int CountRecords(string table)
+    {
+        if (table.Length == 0)
+        {
+            return 0;
+        }
+
+        int records = 1;
+        for (int i = table.IndexOf(RecordSeparator); i >= 0; i = table.IndexOf(RecordSeparator, i + 1))
+        {
+            records++;
+        }
+
+        return records;
+    }
+
     private sealed class ModuleTable
     {
         private readonly string _table;
+        private readonly int _firstRecord;
         private SiteInfo[]? _rows;
 
-        internal ModuleTable(int first, int count, string table)
+        internal ModuleTable(int first, int count, string table, int firstRecord)
         {
             First = first;
             Count = count;
             _table = table;
+            _firstRecord = firstRecord;
         }
 
         internal int First { get; }
@@ -135,7 +154,8 @@ internal static class SiteRegistry
             string[] records = _table.Split(RecordSeparator);
             for (int i = 0; i < rows.Length; i++)
             {
-                rows[i] = i < records.Length ? SiteInfo.Parse(First + i, records[i]) : SiteInfo.Unknown(First + i);
+                int record = i + _firstRecord;
+                rows[i] = record < records.Length ? SiteInfo.Parse(First + i, records[record]) : SiteInfo.Unknown(First + i);
             }
 
             Volatile.Write(ref _rows, rows);

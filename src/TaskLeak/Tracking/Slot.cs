@@ -43,7 +43,7 @@ internal struct Slot
     public int EarlyState;
 
     /// <summary>
-    /// While a MoveNext that entered this operation runs (<see cref="OperationTracker.Enter"/>): one more than the
+    /// While a MoveNext that entered this operation runs (<see cref="OperationTracker.EnterOperation"/>): one more than the
     /// thread's previous current operation, restored when it suspends again or completes; else 0.
     /// </summary>
     public int SavedContext;
@@ -51,22 +51,16 @@ internal struct Slot
     /// <summary>Later suspensions so far; written by the owner only. The stalled tier compares it across checks.</summary>
     public int Resumptions;
 
-    /// <summary>Stall checks only: the slot generation their observation belongs to (so the owner never writes these).</summary>
-    public int ObservedGeneration;
-
-    /// <summary>Stall checks only: the value of <see cref="Resumptions"/> the last check saw.</summary>
-    public int ObservedResumptions;
-
-    /// <summary>Stall checks only: since when (<see cref="Clock.NowMilliseconds"/>) the operation is known to sit at its current await.</summary>
-    public long ObservedSince;
-
-    /// <summary>Milliseconds timestamp of the first suspension (<see cref="Clock.NowMilliseconds"/>).</summary>
+    /// <summary>Milliseconds timestamp of the first suspension (<see cref="Clock.CoarseMilliseconds"/>).</summary>
     public long SuspendedAt;
 
     /// <summary>The creation stack (a <see cref="System.Diagnostics.StackTrace"/>), when the policy captured one.</summary>
     public object? CreationStack;
 
-    /// <summary>Runtime type of the awaited object at the current site, when it is a reference type.</summary>
+    /// <summary>
+    /// Runtime type of the awaited object at the current site, when it is a reference type. Held only while the operation
+    /// is tracked (released at completion, or when a sweep proves it and the ledger records its name as a string).
+    /// </summary>
     public Type? TargetType;
 }
 

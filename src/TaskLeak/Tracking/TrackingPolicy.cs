@@ -1,6 +1,5 @@
 using System;
 using System.Threading;
-using TaskLeak.Configuration;
 
 namespace TaskLeak.Tracking;
 
@@ -8,27 +7,35 @@ namespace TaskLeak.Tracking;
 /// Which operations are tracked and which get a creation stack. Read on the first suspension only. Countdowns live
 /// in the thread's cache so that sampling writes no shared memory (no cache-line traffic between cores).
 /// </summary>
-internal static class TrackingPolicy
+internal sealed class TrackingPolicy
 {
-    private static volatile int s_sampleRate = Math.Max(1, RuntimeSettings.Startup.SampleRate);
-    private static volatile int s_stackMode = (int)RuntimeSettings.Startup.CreationStacks;
-    private static volatile int s_stacksPerSite = Math.Max(0, RuntimeSettings.Startup.CreationStacksPerSite);
-    private static volatile int s_stackSampleRate = Math.Max(1, RuntimeSettings.Startup.CreationStackSampleRate);
+    /// <summary>How many times a site's first captures are granted again after stackless leaks.</summary>
+    internal const int MaxRearms = 3;
 
-    internal static int SampleRate => s_sampleRate;
+    private volatile int _sampleRate;
+    private volatile int _stackMode;
+    private volatile int _stacksPerSite;
+    private volatile int _stackSampleRate;
+    private readonly object _growLock = new();
+    private int[] _captures = new int[64];
+    private byte[] _rearms = new byte[64];
 
-    internal static void Apply(TaskLeakOptions options)
+    internal TrackingPolicy(TaskLeakOptions options) => Apply(options);
+
+    internal int SampleRate => _sampleRate;
+
+    internal void Apply(TaskLeakOptions options)
     {
-        s_sampleRate = Math.Max(1, options.SampleRate);
-        s_stackMode = (int)options.CreationStacks;
-        s_stacksPerSite = Math.Max(0, options.CreationStacksPerSite);
-        s_stackSampleRate = Math.Max(1, options.CreationStackSampleRate);
+        _sampleRate = Math.Max(1, options.SampleRate);
+        _stackMode = (int)options.CreationStacks;
+        _stacksPerSite = Math.Max(0, options.CreationStacksPerSite);
+        _stackSampleRate = Math.Max(1, options.CreationStackSampleRate);
     }
 
     /// <summary>Production sampling: track one suspension in <c>SampleRate</c>, counted down per thread.</summary>
-    internal static bool ShouldTrack(OperationRegistry.ThreadCache cache)
+    internal bool ShouldTrack(OperationRegistry.ThreadCache cache)
     {
-        int rate = s_sampleRate;
+        int rate = _sampleRate;
         if (rate == 1)
         {
             return true;
@@ -47,14 +54,14 @@ internal static class TrackingPolicy
     /// <see cref="CreationStackMode.Sampled"/>: the first few operations of each site always (a racy per-site count:
     /// it stops being written once a site has its few), then one first suspension in N on each thread.
     /// </summary>
-    internal static bool ShouldCaptureStack(int site, OperationRegistry.ThreadCache cache)
+    internal bool ShouldCaptureStack(int site, OperationRegistry.ThreadCache cache)
     {
-        switch ((CreationStackMode)s_stackMode)
+        switch ((CreationStackMode)_stackMode)
         {
             case CreationStackMode.All:
                 return true;
             case CreationStackMode.Sampled:
-                if (SiteRegistry.TakeInitialCapture(site, s_stacksPerSite))
+                if (TakeInitialCapture(site, _stacksPerSite))
                 {
                     return true;
                 }
@@ -64,10 +71,58 @@ internal static class TrackingPolicy
                     return false;
                 }
 
-                cache.StackCountdown = s_stackSampleRate;
+                cache.StackCountdown = _stackSampleRate;
                 return true;
             default:
                 return false;
         }
+    }
+
+    /// <summary>Sites up to <paramref name="idLimit"/> exist now: their per-site counts get room (under the caller's registration).</summary>
+    internal void SitesRegistered(int idLimit)
+    {
+        lock (_growLock)
+        {
+            if (idLimit <= _captures.Length)
+            {
+                return;
+            }
+
+            var captures = new int[Math.Max(_captures.Length * 2, idLimit)];
+            Array.Copy(_captures, captures, _captures.Length);
+            var rearms = new byte[captures.Length];
+            Array.Copy(_rearms, rearms, _rearms.Length);
+            Volatile.Write(ref _rearms, rearms);
+            Volatile.Write(ref _captures, captures);
+        }
+    }
+
+    /// <summary>
+    /// A leak of an operation first suspended at <paramref name="site"/> was reported without a creation stack: the
+    /// site's next few operations get one again (at most <see cref="MaxRearms"/> times per site), so that a leak that
+    /// repeats is reported with its stack. Racy like the count itself.
+    /// </summary>
+    internal void RearmCaptures(int site)
+    {
+        int[] captures = Volatile.Read(ref _captures);
+        byte[] rearms = Volatile.Read(ref _rearms);
+        if (site > 0 && (uint)site < (uint)captures.Length && (uint)site < (uint)rearms.Length && rearms[site] < MaxRearms)
+        {
+            rearms[site]++;
+            captures[site] = 0;
+        }
+    }
+
+    /// <summary>One of a site's first <paramref name="perSite"/> stacks; racy on purpose (sampling tolerates lost counts).</summary>
+    private bool TakeInitialCapture(int site, int perSite)
+    {
+        int[] captures = Volatile.Read(ref _captures);
+        if ((uint)site < (uint)captures.Length && captures[site] < perSite)
+        {
+            captures[site]++;
+            return true;
+        }
+
+        return false;
     }
 }
