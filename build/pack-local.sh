@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Packs TaskLeak.Fody and TaskLeak.NUnit (Release) into a local folder feed, for use before they are on nuget.org,
-# and prints the nuget.config line that makes a project restore from it. NuGet keeps a restored version in its global
-# packages folder for good, so this version's earlier copies are removed from there: the next restore takes this build.
+# Packs TaskLeak.Fody, TaskLeak.Testing and the test adapters (TaskLeak.NUnit, TaskLeak.Xunit, TaskLeak.MSTest; Release)
+# into a local folder feed, for use before they are on nuget.org, and prints the nuget.config line that makes a project
+# restore from it. Every adapter depends on TaskLeak.Testing, so the feed must hold it too. NuGet keeps a restored
+# version in its global packages folder for good, so this version's earlier copies are removed from there: the next
+# restore takes this build.
 # Usage: build/pack-local.sh [folder]   (default: artifacts/feed in this checkout)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,16 +11,22 @@ feed=${1:-$root/artifacts/feed}
 mkdir -p "$feed"
 feed=$(cd "$feed" && pwd)
 version=$(tr -d '[:space:]' < "$root/version.txt")
+projects="TaskLeak TaskLeak.Testing TaskLeak.NUnit TaskLeak.Xunit TaskLeak.MSTest"
+packages="TaskLeak.Fody TaskLeak.Testing TaskLeak.NUnit TaskLeak.Xunit TaskLeak.MSTest"
 
-dotnet pack "$root/src/TaskLeak/TaskLeak.csproj" -c Release -o "$feed" -nologo -v:q
-dotnet pack "$root/src/TaskLeak.NUnit/TaskLeak.NUnit.csproj" -c Release -o "$feed" -nologo -v:q
+for project in $projects; do
+  dotnet pack "$root/src/$project/$project.csproj" -c Release -o "$feed" -nologo -v:q
+done
 
 cache=$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')
-[ -n "$cache" ] && rm -rf "$cache/taskleak.fody/$version" "$cache/taskleak.nunit/$version"
+if [ -n "$cache" ]; then
+  for package in $packages; do rm -rf "${cache%/}/$(tr '[:upper:]' '[:lower:]' <<< "$package")/$version"; done
+fi
 
-cat <<EOF
-Packed TaskLeak.Fody $version and TaskLeak.NUnit $version into $feed
+cat <<EOF2
+Packed $packages $version into $feed
 Add this source to the nuget.config next to your solution (create it with: dotnet new nugetconfig):
     <add key="taskleak-local" value="$feed" />
 then: dotnet add package TaskLeak.Fody --version $version
-EOF
+and one adapter for your test framework, e.g.: dotnet add package TaskLeak.NUnit --version $version
+EOF2
