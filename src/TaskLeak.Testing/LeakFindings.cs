@@ -14,6 +14,11 @@ internal readonly record struct LeakFinding(TaskLeakGroup Group, long Count, boo
 internal sealed class LeakFindings
 {
     private static readonly string[] s_frameworkFrames = { "at NUnit.", "at Xunit.", "at System.", "at Microsoft." };
+    private static readonly string[] s_runnerFrames =
+    {
+        "at System.Reflection.", "at System.RuntimeMethodHandle.", "at NUnit.", "at Xunit.",
+        "at Microsoft.VisualStudio.TestPlatform.", "at Microsoft.VisualStudio.TestTools.", "at Microsoft.Testing.",
+    };
     private readonly string _whose;
     private readonly string? _testMethod;
 
@@ -121,6 +126,16 @@ internal sealed class LeakFindings
         {
             end = test + 1;
         }
+        else
+        {
+            // Another test's example (or no test method to look for): the runner starts where it invoked a test
+            // method by reflection, and below that, a continuation that ran inline is yet another test's frames.
+            int runner = frames.FindIndex(IsRunner);
+            if (runner > 0)
+            {
+                end = runner;
+            }
+        }
 
         while (end > 1 && IsFramework(frames[end - 1]))
         {
@@ -131,6 +146,19 @@ internal sealed class LeakFindings
         {
             text.Append("      ").Append(frames[i]).Append('\n');
         }
+    }
+
+    private static bool IsRunner(string frame)
+    {
+        foreach (string prefix in s_runnerFrames)
+        {
+            if (frame.StartsWith(prefix, System.StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsFramework(string frame)
