@@ -39,7 +39,7 @@ public class DiagnosticsTests(Build build)
         Assert.That(optedOut, Is.EqualTo(7));
         Assert.That(spawns, Is.GreaterThan(0));
         Assert.That(summary, Is.EqualTo(
-            $"TaskLeak: {methods} async methods, {awaits} await sites, {spawns} spawn sites woven; 1 skipped (see warnings); {optedOut} excluded by configuration or [DoNotTrack]"));
+            $"TaskLeak: {result.Assembly.GetName().Name}: {methods} async methods, {awaits} await sites, {spawns} spawn sites woven; 1 skipped (see warnings); {optedOut} excluded by configuration or [DoNotTrack]"));
         Assert.That(sites.Count(s => s.Kind == "A"), Is.EqualTo(awaits), "one site row per woven await");
     }
 
@@ -49,8 +49,8 @@ public class DiagnosticsTests(Build build)
         SequencePointMessage warning = WovenAssemblies.Get(build).Warnings.Single();
 
         Assert.That(warning.Text, Is.EqualTo(
-            "TaskLeak: AssemblyToProcess.HandWritten.HandWrittenAsync was not woven: its state machine has no builder field the weaver " +
-            "recognises. It runs unchanged and its leaks will not be reported."));
+            "TL0001: AssemblyToProcess.HandWritten.HandWrittenAsync was not woven: its state machine has no builder field the weaver " +
+            "recognises. It runs unchanged and its leaks will not be reported. [DoNotTrack] on it, or NoWarn TL0001, silences this."));
         AssertAtKickoff(warning);
     }
 
@@ -72,8 +72,8 @@ public class DiagnosticsTests(Build build)
 
         SequencePointMessage warning = result.Warnings.Single();
         Assert.That(warning.Text, Does.Match(
-            @"^TaskLeak: AssemblyToProcess\.HandWritten\.HandWrittenAsync was not woven: the await at IL_[0-9a-f]{4} does not go through the state machine's builder\. " +
-            "It runs unchanged and its leaks will not be reported.$"));
+            @"^TL0001: AssemblyToProcess\.HandWritten\.HandWrittenAsync was not woven: the await at IL_[0-9a-f]{4} does not go through the state machine's builder\. " +
+            @"It runs unchanged and its leaks will not be reported\. \[DoNotTrack\] on it, or NoWarn TL0001, silences this\.$"));
         AssertAtKickoff(warning);
         AssertUntouched(result);
         await AssertRunsUntracked(result);
@@ -91,8 +91,8 @@ public class DiagnosticsTests(Build build)
 
         SequencePointMessage warning = result.Warnings.Single();
         Assert.That(warning.Text, Is.EqualTo(
-            "TaskLeak: AssemblyToProcess.HandWritten.HandWrittenAsync was not woven: its state machine type could not be found in this module. " +
-            "It runs unchanged and its leaks will not be reported."));
+            "TL0001: AssemblyToProcess.HandWritten.HandWrittenAsync was not woven: its state machine type could not be found in this module. " +
+            "It runs unchanged and its leaks will not be reported. [DoNotTrack] on it, or NoWarn TL0001, silences this."));
         AssertAtKickoff(warning);
         await AssertRunsUntracked(result);
     }

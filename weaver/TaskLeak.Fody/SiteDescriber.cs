@@ -4,94 +4,114 @@ using Mono.Cecil.Cil;
 
 namespace TaskLeak.Fody;
 
-/// <summary>An await in a MoveNext: the builder call that suspends, and what a report will say about it.</summary>
-internal sealed class AwaitSite
+/// <summary>What the describer found about an await: its row, and the IL the weaving path may use.</summary>
+internal sealed class AwaitDescription
 {
-    public AwaitSite(Instruction awaitCall, Instruction builderLoad, SiteRow row, Instruction? capture, bool captureAfter)
+    public AwaitDescription(SiteRow row, Instruction? getAwaiter, Instruction? awaitable)
     {
-        AwaitCall = awaitCall;
-        BuilderLoad = builderLoad;
         Row = row;
-        Capture = capture;
-        CaptureAfter = captureAfter;
+        GetAwaiter = getAwaiter;
+        Awaitable = awaitable;
     }
-
-    /// <summary><c>builder.AwaitUnsafeOnCompleted(ref awaiter, ref this)</c> (or AwaitOnCompleted).</summary>
-    public Instruction AwaitCall { get; }
-
-    /// <summary>The <c>ldflda</c> (or <c>ldfld</c>, for a class builder) of <c>&lt;&gt;t__builder</c> for the await call.</summary>
-    public Instruction BuilderLoad { get; }
 
     public SiteRow Row { get; }
 
-    /// <summary>
-    /// When set, the awaited object is on top of the stack just before this instruction (or, with
-    /// <see cref="CaptureAfter"/>, just after it), and control flows straight from there to the await call.
-    /// </summary>
-    public Instruction? Capture { get; }
+    /// <summary>The <c>GetAwaiter()</c> whose awaiter the await consumes, when the IL says so unambiguously.</summary>
+    public Instruction? GetAwaiter { get; }
 
-    public bool CaptureAfter { get; }
+    /// <summary>The instruction that produced the awaited object (a spilled struct looked through), when known.</summary>
+    public Instruction? Awaitable { get; }
 }
 
-public partial class ModuleWeaver
+/// <summary>
+/// The one describer of await and spawn sites for every weaving path (state machines, runtime-async methods, spawn
+/// calls): the method a report names, the source line, the awaited expression, and the <see cref="SiteRow"/> itself.
+/// Each path decides only what to insert. Locations follow one rule everywhere: the nearest visible sequence point
+/// on every way control reaches the site; when the ways disagree, no line (never a wrong one).
+/// </summary>
+internal sealed class SiteDescriber
 {
     private const int MaxLookBack = 64;
     private const string Ellipsis = "\u2026";
 
-    private AwaitSite DescribeAwait(AsyncMethod method, IlStack stack, Instruction awaitCall, Instruction builderLoad)
+    private readonly string _shape;
+
+    /// <param name="method">The method whose IL holds the sites (a MoveNext, a runtime-async method, any spawn host).</param>
+    /// <param name="user">The method the user wrote, which reports name (the kickoff of a state machine).</param>
+    /// <param name="shape">The row's shape column: <c>async Task&lt;int&gt;</c>, the spawn overload, …</param>
+    internal SiteDescriber(MethodDefinition method, MethodDefinition user, string shape)
     {
-        MethodBody body = method.MoveNext.Body;
-        Instruction? getAwaiter = FindGetAwaiter(body, stack, awaitCall);
-        string? target = null;
-        Instruction? capture = null;
-        bool captureAfter = false;
-        if (getAwaiter is not null)
-        {
-            Instruction? awaitable = ValueProducer(stack, body, getAwaiter, 0);
-            target = DescribeExpression(stack, body, awaitable, 0);
-            capture = CapturePoint(stack, getAwaiter, awaitable, out captureAfter);
-            if (capture is not null && !stack.IsStraight(capture, awaitCall))
-            {
-                capture = null;
-            }
+        Method = method;
+        Body = method.Body;
+        Stack = new IlStack(method.Body);
+        DisplayName = CSharpNames.Method(user, out string detail);
+        Detail = detail;
+        _shape = shape;
+    }
 
-            target ??= CSharpNames.Type(AwaitableType((MethodReference)getAwaiter.Operand));
+    internal MethodDefinition Method { get; }
+
+    internal MethodBody Body { get; }
+
+    internal IlStack Stack { get; }
+
+    internal string DisplayName { get; }
+
+    internal string Detail { get; }
+
+    /// <summary>The one SiteRow factory.</summary>
+    internal SiteRow Row(char kind, Instruction at, SequencePoint? point, string target, string? shape = null) => new()
+    {
+        Kind = kind,
+        Method = DisplayName,
+        SourcePath = point?.Document.Url,
+        Line = point?.StartLine ?? 0,
+        IlOffset = at.Offset,
+        Target = target,
+        Detail = Detail,
+        Shape = shape ?? _shape,
+    };
+
+    /// <summary>A spawn call: located like an await, described by the caller (the API as written).</summary>
+    internal SiteRow Spawn(Instruction call, string target, string overload) => Row('S', call, Locate(call, null), target, overload);
+
+    /// <summary>
+    /// An await that consumes the awaiter in argument <paramref name="awaiterArgument"/> of <paramref name="awaitCall"/>
+    /// (<c>builder.AwaitUnsafeOnCompleted(ref awaiter, …)</c>, <c>AsyncHelpers.UnsafeAwaitAwaiter(awaiter)</c>), or,
+    /// with a negative argument, the awaitable itself in argument 0 (<c>AsyncHelpers.Await(task)</c>).
+    /// <paramref name="fallback"/> names the target when the IL does not say more (the awaiter's or awaitable's type).
+    /// </summary>
+    internal AwaitDescription Await(Instruction awaitCall, int awaiterArgument, string? fallback)
+    {
+        Instruction? getAwaiter = awaiterArgument >= 0 ? FindGetAwaiter(awaitCall, awaiterArgument) : null;
+        Instruction? awaitable = awaiterArgument >= 0
+            ? (getAwaiter is null ? null : ValueProducer(getAwaiter, 0))
+            : ValueProducer(awaitCall, 0);
+        string? target = DescribeExpression(awaitable, 0);
+        if (target is null && getAwaiter is not null)
+        {
+            target = CSharpNames.Type(AwaitableType((MethodReference)getAwaiter.Operand));
         }
 
-        if (target is null && awaitCall.Operand is GenericInstanceMethod generic && generic.GenericArguments.Count > 0)
-        {
-            target = CSharpNames.Type(generic.GenericArguments[0]);
-        }
-
-        // An implicit DisposeAsync sits in hidden code after the block it disposes: walking back from it reaches the
-        // block's last statement (one line, so it looks certain); the statement that acquired the object is the answer.
-        Instruction? disposed = getAwaiter is null ? null : ValueProducer(stack, body, getAwaiter, 0);
-        SequencePoint? point = (IsInHiddenCode(method.MoveNext, disposed) ? DisposalPoint(method.MoveNext, stack, disposed) : null)
-            ?? FindSequencePoint(method.MoveNext, stack, getAwaiter ?? awaitCall)
-            ?? DisposalPoint(method.MoveNext, stack, disposed);
-        var row = new SiteRow
-        {
-            Kind = 'A',
-            Method = method.DisplayName,
-            SourcePath = point?.Document.Url,
-            Line = point?.StartLine ?? 0,
-            IlOffset = awaitCall.Offset,
-            Target = target ?? "",
-            Detail = method.Detail,
-            Shape = method.Shape,
-        };
-        return new AwaitSite(awaitCall, builderLoad, row, capture, captureAfter);
+        SequencePoint? point = Locate(getAwaiter ?? awaitCall, awaitable);
+        return new AwaitDescription(Row('A', awaitCall, point, target ?? fallback ?? ""), getAwaiter, awaitable);
     }
 
     /// <summary>
-    /// The <c>GetAwaiter()</c> whose result is the awaiter this await call schedules on: it stores into the very local
-    /// passed by reference to the builder. Anything else (an awaiter from elsewhere) gets no description from it.
+    /// Where a site is in the source. An implicit DisposeAsync sits in hidden code after the block it disposes: walking
+    /// back from it reaches the block's last statement (one line, so it looks certain); the statement that acquired the
+    /// object is the answer.
     /// </summary>
-    private static Instruction? FindGetAwaiter(MethodBody body, IlStack stack, Instruction awaitCall)
+    internal SequencePoint? Locate(Instruction from, Instruction? awaitable) =>
+        (IsInHiddenCode(awaitable) ? DisposalPoint(awaitable) : null) ?? FindSequencePoint(from) ?? DisposalPoint(awaitable);
+
+    /// <summary>
+    /// The <c>GetAwaiter()</c> whose result is the awaiter this await consumes: it stores into the very local passed
+    /// to the await. Anything else (an awaiter from elsewhere) gets no description from it.
+    /// </summary>
+    private Instruction? FindGetAwaiter(Instruction awaitCall, int awaiterArgument)
     {
-        VariableDefinition? awaiter = stack.FindProducer(awaitCall, 1) is { OpCode.Code: Code.Ldloca or Code.Ldloca_S } load
-            ? IlEditing.LocalOf(body, load)
-            : null;
+        VariableDefinition? awaiter = Stack.FindProducer(awaitCall, awaiterArgument) is { } load ? IlEditing.LocalOf(Body, load) : null;
         if (awaiter is null)
         {
             return null;
@@ -100,12 +120,17 @@ public partial class ModuleWeaver
         Instruction? current = awaitCall.Previous;
         for (int i = 0; current is not null && i < MaxLookBack; i++, current = current.Previous)
         {
-            if (current.OpCode.Code is Code.Call or Code.Callvirt && current.Operand is MethodReference { Name: "GetAwaiter" })
+            if (current.OpCode.Code is not (Code.Call or Code.Callvirt) || current.Operand is not MethodReference callee)
             {
-                return current.Next is { } store && IlEditing.IsStoreTo(body, store, awaiter) ? current : null;
+                continue;
             }
 
-            if (current.OpCode.Code is Code.Call or Code.Callvirt && current.Operand is MethodReference { Name: "AwaitUnsafeOnCompleted" or "AwaitOnCompleted" })
+            if (callee.Name == "GetAwaiter")
+            {
+                return current.Next is { } store && IlEditing.IsStoreTo(Body, store, awaiter) ? current : null;
+            }
+
+            if (callee.Name is "AwaitUnsafeOnCompleted" or "AwaitOnCompleted" || callee.DeclaringType.FullName == ModuleWeaver.AsyncHelpersTypeName)
             {
                 return null;
             }
@@ -118,27 +143,27 @@ public partial class ModuleWeaver
     /// The instruction that produced argument <paramref name="argument"/>, looking through a struct the compiler spilled
     /// to an unnamed temporary to take its address. A named local is the user's variable: it is described by its name.
     /// </summary>
-    private static Instruction? ValueProducer(IlStack stack, MethodBody body, Instruction consumer, int argument)
+    internal Instruction? ValueProducer(Instruction consumer, int argument)
     {
-        Instruction? producer = stack.FindProducer(consumer, argument);
+        Instruction? producer = Stack.FindProducer(consumer, argument);
         if (producer?.OpCode.Code is not (Code.Ldloca or Code.Ldloca_S))
         {
             return producer;
         }
 
-        VariableDefinition? local = IlEditing.LocalOf(body, producer);
-        if (local is null || body.Method.DebugInformation.TryGetName(local, out _))
+        VariableDefinition? local = IlEditing.LocalOf(Body, producer);
+        if (local is null || Method.DebugInformation.TryGetName(local, out _))
         {
             return producer;
         }
 
         Instruction? store = producer.Previous;
-        if (store is null || !IlEditing.IsStoreTo(body, store, local) || !stack.IsStraight(store, producer))
+        if (store is null || !IlEditing.IsStoreTo(Body, store, local) || !Stack.IsStraight(store, producer))
         {
             return null;
         }
 
-        return stack.FindProducer(store, 0);
+        return Stack.FindProducer(store, 0);
     }
 
     /// <summary>
@@ -146,7 +171,7 @@ public partial class ModuleWeaver
     /// static type (<c>SemaphoreSlim.WaitAsync()</c>, <c>Channel&lt;int&gt;.Reader.ReadAsync(…)</c>), a variable by its name.
     /// Null when the IL does not say (a join, an unusual producer): the caller falls back to the awaitable's type.
     /// </summary>
-    private string? DescribeExpression(IlStack stack, MethodBody body, Instruction? producer, int depth)
+    internal string? DescribeExpression(Instruction? producer, int depth)
     {
         if (producer is null || depth > 4)
         {
@@ -161,9 +186,9 @@ public partial class ModuleWeaver
                 var callee = (MethodReference)producer.Operand;
                 if (callee.Name == "ConfigureAwait" && callee.HasThis && callee.Parameters.Count == 1)
                 {
-                    string inner = DescribeExpression(stack, body, ValueProducer(stack, body, producer, 0), depth + 1)
+                    string inner = DescribeExpression(ValueProducer(producer, 0), depth + 1)
                         ?? CSharpNames.Type(callee.DeclaringType);
-                    return inner + ".ConfigureAwait(" + DescribeConstant(stack.FindProducer(producer, 1)) + ")";
+                    return inner + ".ConfigureAwait(" + DescribeConstant(Stack.FindProducer(producer, 1)) + ")";
                 }
 
                 string member = callee.Name.StartsWith("get_", System.StringComparison.Ordinal) && callee.Parameters.Count == 0
@@ -174,7 +199,7 @@ public partial class ModuleWeaver
                     return member;
                 }
 
-                string? owner = callee.HasThis ? DescribeReceiver(stack, body, ValueProducer(stack, body, producer, 0), depth + 1) : null;
+                string? owner = callee.HasThis ? DescribeReceiver(ValueProducer(producer, 0), depth + 1) : null;
                 return (owner ?? CSharpNames.Type(callee.DeclaringType)) + "." + member;
             }
 
@@ -200,6 +225,16 @@ public partial class ModuleWeaver
                 return name.StartsWith("<", System.StringComparison.Ordinal) ? null : name;
             }
 
+            case Code.Ldarg:
+            case Code.Ldarg_S:
+            case Code.Ldarg_0:
+            case Code.Ldarg_1:
+            case Code.Ldarg_2:
+            case Code.Ldarg_3:
+            case Code.Ldarga:
+            case Code.Ldarga_S:
+                return ParameterOf(producer)?.Name is { Length: > 0 } parameter ? parameter : null;
+
             case Code.Ldloc:
             case Code.Ldloc_S:
             case Code.Ldloc_0:
@@ -209,8 +244,8 @@ public partial class ModuleWeaver
             case Code.Ldloca:
             case Code.Ldloca_S:
             {
-                VariableDefinition? local = IlEditing.LocalOf(body, producer);
-                return local is not null && body.Method.DebugInformation.TryGetName(local, out string name) ? name : null;
+                VariableDefinition? local = IlEditing.LocalOf(Body, producer);
+                return local is not null && Method.DebugInformation.TryGetName(local, out string name) ? name : null;
             }
 
             default:
@@ -222,7 +257,7 @@ public partial class ModuleWeaver
     /// What a member was read from: a variable (local, parameter, field) by its static type, a property or call by its
     /// own description. Null when unknown.
     /// </summary>
-    private string? DescribeReceiver(IlStack stack, MethodBody body, Instruction? producer, int depth)
+    private string? DescribeReceiver(Instruction? producer, int depth)
     {
         switch (producer?.OpCode.Code)
         {
@@ -230,10 +265,19 @@ public partial class ModuleWeaver
             case Code.Callvirt:
             case Code.Ldsfld:
             case Code.Ldsflda:
-                return DescribeExpression(stack, body, producer, depth);
+                return DescribeExpression(producer, depth);
             case Code.Ldfld:
             case Code.Ldflda:
                 return CSharpNames.Type(((FieldReference)producer.Operand).FieldType);
+            case Code.Ldarg:
+            case Code.Ldarg_S:
+            case Code.Ldarg_0:
+            case Code.Ldarg_1:
+            case Code.Ldarg_2:
+            case Code.Ldarg_3:
+            case Code.Ldarga:
+            case Code.Ldarga_S:
+                return ParameterOf(producer) is { } argument ? CSharpNames.Type(argument.ParameterType) : null;
             case Code.Ldloc:
             case Code.Ldloc_S:
             case Code.Ldloc_0:
@@ -242,10 +286,34 @@ public partial class ModuleWeaver
             case Code.Ldloc_3:
             case Code.Ldloca:
             case Code.Ldloca_S:
-                return IlEditing.LocalOf(body, producer) is { } local ? CSharpNames.Type(local.VariableType) : null;
+                return IlEditing.LocalOf(Body, producer) is { } local ? CSharpNames.Type(local.VariableType) : null;
             default:
                 return null;
         }
+    }
+
+    /// <summary>The parameter an <c>ldarg</c> loads; null for <c>this</c> (in a MoveNext, the state machine itself).</summary>
+    private ParameterDefinition? ParameterOf(Instruction load)
+    {
+        if (load.Operand is ParameterDefinition parameter)
+        {
+            return parameter;
+        }
+
+        int index = load.OpCode.Code switch
+        {
+            Code.Ldarg_0 => 0,
+            Code.Ldarg_1 => 1,
+            Code.Ldarg_2 => 2,
+            Code.Ldarg_3 => 3,
+            _ => -1,
+        };
+        if (Method.HasThis)
+        {
+            index--;
+        }
+
+        return index >= 0 && index < Method.Parameters.Count ? Method.Parameters[index] : null;
     }
 
     private static bool IsLocalFunction(MethodReference callee) => callee.Name.IndexOf(">g__", System.StringComparison.Ordinal) > 0;
@@ -283,7 +351,7 @@ public partial class ModuleWeaver
     /// <c>task.ConfigureAwait(…)</c> (the struct awaitable says nothing); the enumerator (an async iterator's frame)
     /// for <c>MoveNextAsync()</c>/<c>DisposeAsync()</c>. Null when the awaitable is a struct with nothing behind it we can reach.
     /// </summary>
-    private static Instruction? CapturePoint(IlStack stack, Instruction getAwaiter, Instruction? awaitable, out bool after)
+    internal Instruction? CapturePoint(Instruction getAwaiter, Instruction? awaitable, out bool after)
     {
         after = false;
         var method = (MethodReference)getAwaiter.Operand;
@@ -298,7 +366,7 @@ public partial class ModuleWeaver
         }
 
         if (producerMethod.Name == "ConfigureAwait" && producerMethod.Parameters.Count == 1 && IsReferenceType(producerMethod.DeclaringType) &&
-            stack.FindProducer(awaitable, 0) is { } task)
+            Stack.FindProducer(awaitable, 0) is { } task)
         {
             after = true;
             return task;
@@ -312,10 +380,10 @@ public partial class ModuleWeaver
         return null;
     }
 
-    private static TypeReference AwaitableType(MethodReference getAwaiter) =>
+    internal static TypeReference AwaitableType(MethodReference getAwaiter) =>
         getAwaiter.HasThis || getAwaiter.Parameters.Count == 0 ? getAwaiter.DeclaringType : getAwaiter.Parameters[0].ParameterType;
 
-    private static bool IsReferenceType(TypeReference type)
+    internal static bool IsReferenceType(TypeReference type)
     {
         if (type is GenericParameter or ByReferenceType or PointerType)
         {
@@ -338,30 +406,29 @@ public partial class ModuleWeaver
     /// The implicit <c>DisposeAsync()</c> of <c>await using</c> and <c>await foreach</c> runs in hidden code reached from
     /// several paths; its statement is where the disposed object was stored (the resource, or the enumerator).
     /// </summary>
-    private static SequencePoint? DisposalPoint(MethodDefinition moveNext, IlStack stack, Instruction? awaitable)
+    private SequencePoint? DisposalPoint(Instruction? awaitable)
     {
         if (awaitable?.Operand is not MethodReference { Name: "DisposeAsync", HasThis: true, Parameters.Count: 0 } ||
-            stack.FindProducer(awaitable, 0) is not { } receiver)
+            Stack.FindProducer(awaitable, 0) is not { } receiver)
         {
             return null;
         }
 
-        MethodBody body = moveNext.Body;
-        VariableDefinition? local = IlEditing.LocalOf(body, receiver);
+                VariableDefinition? local = IlEditing.LocalOf(Body, receiver);
         FieldReference? field = receiver.OpCode.Code == Code.Ldfld ? (FieldReference)receiver.Operand : null;
         if (local is null && field is null)
         {
             return null;
         }
 
-        foreach (Instruction store in body.Instructions)
+        foreach (Instruction store in Body.Instructions)
         {
             bool stores = field is not null
                 ? store.OpCode.Code == Code.Stfld && store.Operand is FieldReference target && target.Name == field.Name
-                : IlEditing.IsStoreTo(body, store, local!);
-            if (stores && stack.FindProducer(store, field is null ? 0 : 1) is { } value && value.OpCode.Code != Code.Ldnull)
+                : IlEditing.IsStoreTo(Body, store, local!);
+            if (stores && Stack.FindProducer(store, field is null ? 0 : 1) is { } value && value.OpCode.Code != Code.Ldnull)
             {
-                return FindSequencePoint(moveNext, stack, store);
+                return FindSequencePoint(store);
             }
         }
 
@@ -369,11 +436,11 @@ public partial class ModuleWeaver
     }
 
     /// <summary>Whether the statement <paramref name="instruction"/> belongs to (the last sequence point at or before it) is hidden.</summary>
-    private static bool IsInHiddenCode(MethodDefinition method, Instruction? instruction)
+    private bool IsInHiddenCode(Instruction? instruction)
     {
         for (Instruction? current = instruction; current is not null; current = current.Previous)
         {
-            if (method.DebugInformation.GetSequencePoint(current) is { } point)
+            if (Method.DebugInformation.GetSequencePoint(current) is { } point)
             {
                 return point.IsHidden;
             }
@@ -386,9 +453,9 @@ public partial class ModuleWeaver
     /// The source line of an await: the nearest visible sequence point on the ways control takes to reach it (an await
     /// in a switch-expression arm has none of its own: the switch's). When the ways disagree, no line: never a wrong one.
     /// </summary>
-    private static SequencePoint? FindSequencePoint(MethodDefinition method, IlStack stack, Instruction from)
+    private SequencePoint? FindSequencePoint(Instruction from)
     {
-        if (!method.DebugInformation.HasSequencePoints)
+        if (!Method.DebugInformation.HasSequencePoints)
         {
             return null;
         }
@@ -410,7 +477,7 @@ public partial class ModuleWeaver
                 return null;
             }
 
-            SequencePoint? point = method.DebugInformation.GetSequencePoint(current);
+            SequencePoint? point = Method.DebugInformation.GetSequencePoint(current);
             if (point is not null && !point.IsHidden)
             {
                 if (found is not null && (found.StartLine != point.StartLine || found.Document.Url != point.Document.Url))
@@ -422,7 +489,7 @@ public partial class ModuleWeaver
                 continue;
             }
 
-            foreach (Instruction predecessor in stack.Predecessors(current))
+            foreach (Instruction predecessor in Stack.Predecessors(current))
             {
                 pending.Push(predecessor);
             }
