@@ -24,20 +24,39 @@ public class SiteLocationTests
         s_runtimeAsyncPath, runPeVerify: false, assemblyName: "AssemblyToProcessRuntimeAsync.Woven", writeSymbols: true));
 
     [Test]
-    public void Runtime_async_awaits_are_described_and_located_as_the_state_machine_awaits()
+    public void Runtime_async_awaits_are_located_as_the_state_machine_awaits()
     {
-        List<string> stateMachine = Rows(WovenAssemblies.Get(Build.Release), "A");
-        List<string> runtimeAsync = Rows(s_runtimeAsync.Value, "A");
+        List<string> stateMachine = Rows(WovenAssemblies.Get(Build.Release), "A", withTarget: false);
+        List<string> runtimeAsync = Rows(s_runtimeAsync.Value, "A", withTarget: false);
 
         Assert.That(runtimeAsync, Has.Count.GreaterThan(50));
-        Assert.That(Minus(runtimeAsync, stateMachine), Is.Empty, "every runtime-async row is a state-machine row");
+        Assert.That(Minus(runtimeAsync, stateMachine), Is.Empty, "every runtime-async await is a state-machine await, at the same line");
 
         // An await of a woven runtime-async method straight from its call is the callee's to track (not woven).
         Assert.That(Minus(stateMachine, runtimeAsync), Is.EqualTo(new[]
         {
-            "AssemblyToProcess.AwaitShapes.ConfigureAwaitChildAsync | AwaitShapes.ChildAsync(…).ConfigureAwait(false) | AwaitShapes.cs:" +
-            WovenAssemblies.LineOf("AwaitShapes.cs", "await:ConfigureAwaitChild"),
+            "AssemblyToProcess.AwaitShapes.ConfigureAwaitChildAsync | AwaitShapes.cs:" + WovenAssemblies.LineOf("AwaitShapes.cs", "await:ConfigureAwaitChild"),
         }));
+    }
+
+    [Test]
+    public void Runtime_async_awaits_are_described_as_the_state_machine_awaits()
+    {
+        var stateMachine = WovenAssemblies.Sites(WovenAssemblies.Get(Build.Release)).Where(r => r.Kind == "A")
+            .ToLookup(r => r.Method + " | " + r.Location, r => r.Target);
+        var different = new List<string>();
+        foreach (SiteRowView row in WovenAssemblies.Sites(s_runtimeAsync.Value).Where(r => r.Kind == "A"))
+        {
+            IEnumerable<string> targets = stateMachine[row.Method + " | " + row.Location];
+            // A runtime-async compilation may keep a task on the stack where the state machine kept it in a variable
+            // (the variable then has no name): it is described by the call that produced it, which is as true.
+            if (!targets.Any(t => t == row.Target || (IsIdentifier(t) && row.Target.EndsWith(")", StringComparison.Ordinal))))
+            {
+                different.Add($"{row.Method} at {row.Location}: '{row.Target}', state machine: '{string.Join("', '", targets)}'");
+            }
+        }
+
+        Assert.That(different, Is.Empty);
     }
 
     [Test]
@@ -100,8 +119,10 @@ public class SiteLocationTests
         return 0;
     }
 
-    private static List<string> Rows(TestResult result, string kind) =>
-        WovenAssemblies.Sites(result).Where(r => r.Kind == kind).Select(r => $"{r.Method} | {r.Target} | {r.Location}").ToList();
+    private static List<string> Rows(TestResult result, string kind, bool withTarget = true) =>
+        WovenAssemblies.Sites(result).Where(r => r.Kind == kind).Select(r => withTarget ? $"{r.Method} | {r.Target} | {r.Location}" : $"{r.Method} | {r.Location}").ToList();
+
+    private static bool IsIdentifier(string text) => text.Length > 0 && text.All(c => char.IsLetterOrDigit(c) || c == '_');
 
     /// <summary>Multiset difference.</summary>
     private static List<string> Minus(List<string> left, List<string> right)

@@ -160,6 +160,13 @@ public partial class ModuleWeaver
             return null;
         }
 
+        // Straight from the call: runtime-async code may keep the task on the stack across other awaits
+        // (`var t = M(); await x; await t;` in an optimized build), and then the caller's own suspension is its to track.
+        if (!describer.Stack.IsStraight(producer, awaitCall) || HasAwaitBetween(producer, awaitCall))
+        {
+            return null;
+        }
+
         MethodDefinition? definition;
         try
         {
@@ -177,6 +184,19 @@ public partial class ModuleWeaver
 
         // A virtual call may land in an override the weaver never saw.
         return producer.OpCode.Code == Code.Call || !definition.IsVirtual || definition.IsFinal ? definition : null;
+    }
+
+    private static bool HasAwaitBetween(Instruction from, Instruction to)
+    {
+        for (Instruction? current = from.Next; current is not null && current != to; current = current.Next)
+        {
+            if (current.Operand is MethodReference { DeclaringType.FullName: AsyncHelpersTypeName })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasRuntimeAsyncReturnType(MethodDefinition method) =>

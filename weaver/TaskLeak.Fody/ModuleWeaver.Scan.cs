@@ -4,19 +4,6 @@ using Mono.Cecil;
 
 namespace TaskLeak.Fody;
 
-/// <summary>How an operation's liveness is proven, chosen per state machine.</summary>
-internal enum ProofStrategy
-{
-    /// <summary>Task builders: the builder's Task is the state-machine box; attached after the first schedule.</summary>
-    Box,
-
-    /// <summary>Class state machines of other builders: the state machine object is the frame.</summary>
-    Frame,
-
-    /// <summary>Struct state machines of other builders: a token object only the frame references.</summary>
-    Token,
-}
-
 /// <summary>An async method the compiler turned into a state machine.</summary>
 internal sealed class AsyncMethod
 {

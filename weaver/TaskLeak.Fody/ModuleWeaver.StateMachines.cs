@@ -6,6 +6,19 @@ using Mono.Cecil.Rocks;
 
 namespace TaskLeak.Fody;
 
+/// <summary>How an operation's liveness is proven, chosen per state machine.</summary>
+internal enum ProofStrategy
+{
+    /// <summary>Task builders: the builder's Task is the state-machine box; attached after the first schedule.</summary>
+    Box,
+
+    /// <summary>Class state machines of other builders: the state machine object is the frame.</summary>
+    Frame,
+
+    /// <summary>Struct state machines of other builders: a token object only the frame references.</summary>
+    Token,
+}
+
 public partial class ModuleWeaver
 {
     internal const string OperationFieldName = "<>tl__operation";

@@ -184,6 +184,12 @@ internal sealed class SiteDescriber
             case Code.Callvirt:
             {
                 var callee = (MethodReference)producer.Operand;
+                if (IsAwaitResult(callee))
+                {
+                    // `await await …`: the compiler's plumbing says nothing the user wrote; the awaitable's type does.
+                    return null;
+                }
+
                 if (callee.Name == "ConfigureAwait" && callee.HasThis && callee.Parameters.Count == 1)
                 {
                     string inner = DescribeExpression(ValueProducer(producer, 0), depth + 1)
@@ -314,6 +320,23 @@ internal sealed class SiteDescriber
         }
 
         return index >= 0 && index < Method.Parameters.Count ? Method.Parameters[index] : null;
+    }
+
+    /// <summary>
+    /// The result of an earlier await: <c>awaiter.GetResult()</c> in a state machine, an <c>AsyncHelpers</c> call in a
+    /// runtime-async method. Which one depends on the compilation, so neither is described.
+    /// </summary>
+    private static bool IsAwaitResult(MethodReference callee)
+    {
+        if (callee.DeclaringType.FullName == ModuleWeaver.AsyncHelpersTypeName)
+        {
+            return true;
+        }
+
+        string owner = callee.DeclaringType.GetElementType().Name;
+        int arity = owner.IndexOf('`');
+        return callee.Name == "GetResult" && callee.HasThis && callee.Parameters.Count == 0 &&
+            (arity < 0 ? owner : owner.Substring(0, arity)).EndsWith("Awaiter", System.StringComparison.Ordinal);
     }
 
     private static bool IsLocalFunction(MethodReference callee) => callee.Name.IndexOf(">g__", System.StringComparison.Ordinal) > 0;
