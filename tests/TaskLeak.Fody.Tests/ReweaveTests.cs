@@ -20,7 +20,7 @@ public class ReweaveTests(Build build)
         TestResult once = WovenAssemblies.Get(build);
         TestResult twice = WovenAssemblies.Weave(build, "Rewoven", path: once.AssemblyPath);
 
-        Assert.That(twice.Messages.Select(m => m.Text), Has.Some.EqualTo("TaskLeak: module already woven; nothing to do."));
+        Assert.That(twice.Messages.Select(m => m.Text), Has.Some.Match("^TaskLeak: [^:]+: module already woven; nothing to do.$"));
         Assert.That(twice.Warnings, Is.Empty, "the skip warnings were given the first time");
         Assert.That(HookCalls(twice.AssemblyPath), Is.EqualTo(HookCalls(once.AssemblyPath)).And.Positive);
         Assert.That(WovenAssemblies.Sites(twice), Is.EqualTo(WovenAssemblies.Sites(once)));

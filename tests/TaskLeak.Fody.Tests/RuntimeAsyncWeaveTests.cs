@@ -38,8 +38,30 @@ public class RuntimeAsyncWeaveTests
     public void A_runtime_async_method_is_woven_and_counted()
     {
         Assert.That(HasFinally("Tracked"), Is.True);
-        Assert.That(s_result.Value.Messages.Select(m => m.Text), Has.Some.Match(@"\(1 runtime-async\); 4 skipped \(see warnings\)"),
+        Assert.That(s_result.Value.Messages.Select(m => m.Text), Has.Some.Match(@"\(3 runtime-async\); 4 skipped \(see warnings\)"),
             "the three synthetic methods' skips and HandWritten.cs's unrecognised state machine");
+    }
+
+    [Test]
+    public void An_await_of_a_woven_method_straight_from_its_call_is_left_to_the_callee()
+    {
+        Assert.That(HasFinally("Direct"), Is.False);
+        Assert.That(Sites("Direct"), Is.Empty);
+    }
+
+    [Test]
+    public void A_task_kept_on_the_stack_across_another_await_is_tracked_by_its_awaiter()
+    {
+        // `var t = Tracked(); await x; await t;` with t on the IL stack: not straight from the call, so this method's
+        // own suspension on it is its to track, as a state machine's is.
+        Assert.That(HasFinally("TaskAcrossAwait"), Is.True);
+        Assert.That(Sites("TaskAcrossAwait"), Is.EqualTo(new[] { "Task", "SyntheticRuntimeAsync.Tracked()" }));
+    }
+
+    [Test]
+    public void An_await_of_an_await_is_described_by_the_awaited_type_not_the_compilers_call()
+    {
+        Assert.That(Sites("AwaitOfAwait"), Is.EqualTo(new[] { "Task<Task<int>>", "Task<int>" }));
     }
 
     [Test]
@@ -51,6 +73,9 @@ public class RuntimeAsyncWeaveTests
             .Single(i => i.OpCode.Code == Code.Call);
         Assert.That(((MethodReference)call.Operand).DeclaringType.FullName, Is.EqualTo("System.Threading.Tasks.Task"));
     }
+
+    private static string[] Sites(string method) => WovenAssemblies.Sites(s_result.Value)
+        .Where(r => r.Method == "AssemblyToProcess.SyntheticRuntimeAsync." + method).Select(r => r.Target).ToArray();
 
     private static bool HasFinally(string method)
     {
@@ -75,6 +100,20 @@ public class RuntimeAsyncWeaveTests
             type.Methods.Add(RuntimeAsync(module, "NotATask", module.TypeSystem.Int32, Await(helpers, task, module), returnsValue: true));
             type.Methods.Add(RuntimeAsync(module, "Tracked", task, Await(helpers, task, module), returnsValue: false));
             type.Methods.Add(TailSpawn(module, task, runtime));
+            MethodDefinition tracked = type.Methods.Single(m => m.Name == "Tracked");
+            type.Methods.Add(AwaitOfAwait(module, helpers, runtime));
+            type.Methods.Add(Calls(module, "TaskAcrossAwait", task, il =>
+            {
+                il.Emit(OpCodes.Call, tracked);
+                il.Emit(OpCodes.Ldnull);
+                il.Emit(OpCodes.Call, Await(helpers, task, module));
+                il.Emit(OpCodes.Call, Await(helpers, task, module));
+            }));
+            type.Methods.Add(Calls(module, "Direct", task, il =>
+            {
+                il.Emit(OpCodes.Call, tracked);
+                il.Emit(OpCodes.Call, Await(helpers, task, module));
+            }));
             module.Write(path);
         }
 
@@ -100,6 +139,50 @@ public class RuntimeAsyncWeaveTests
         il.Emit(OpCodes.Call, run);
         il.Emit(OpCodes.Ret);
         return method;
+    }
+
+    /// <summary>A runtime-async <c>static Task</c> method whose body is <paramref name="emit"/> then <c>ret</c>.</summary>
+    private static MethodDefinition Calls(ModuleDefinition module, string name, TypeReference task, Action<ILProcessor> emit)
+    {
+        var method = new MethodDefinition(name, MethodAttributes.Public | MethodAttributes.Static, task)
+        {
+            ImplAttributes = (MethodImplAttributes)0x2000,
+        };
+        ILProcessor il = method.Body.GetILProcessor();
+        emit(il);
+        il.Emit(OpCodes.Ret);
+        return method;
+    }
+
+    /// <summary><c>_ = await await (Task&lt;Task&lt;int&gt;&gt;)null;</c> as runtime-async IL: <c>AsyncHelpers.Await&lt;int&gt;(AsyncHelpers.Await&lt;Task&lt;int&gt;&gt;(null))</c>.</summary>
+    private static MethodDefinition AwaitOfAwait(ModuleDefinition module, TypeReference helpers, AssemblyNameReference runtime)
+    {
+        var taskOfT = new TypeReference("System.Threading.Tasks", "Task`1", module, runtime);
+        taskOfT.GenericParameters.Add(new GenericParameter("TResult", taskOfT));
+        var taskOfInt = new GenericInstanceType(taskOfT);
+        taskOfInt.GenericArguments.Add(module.TypeSystem.Int32);
+
+        MethodReference AwaitOf(TypeReference argument)
+        {
+            var await = new MethodReference("Await", module.TypeSystem.Void, helpers);
+            var t = new GenericParameter("T", await);
+            await.GenericParameters.Add(t);
+            await.ReturnType = t;
+            var parameter = new GenericInstanceType(taskOfT);
+            parameter.GenericArguments.Add(t);
+            await.Parameters.Add(new ParameterDefinition(parameter));
+            var instance = new GenericInstanceMethod(await);
+            instance.GenericArguments.Add(argument);
+            return instance;
+        }
+
+        return Calls(module, "AwaitOfAwait", new TypeReference("System.Threading.Tasks", "Task", module, runtime), il =>
+        {
+            il.Emit(OpCodes.Ldnull);
+            il.Emit(OpCodes.Call, AwaitOf(taskOfInt));
+            il.Emit(OpCodes.Call, AwaitOf(module.TypeSystem.Int32));
+            il.Emit(OpCodes.Pop);
+        });
     }
 
     /// <summary><c>AsyncHelpers.Await(null); return [0];</c> flagged MethodImplAttributes.Async.</summary>

@@ -134,8 +134,11 @@ public class SpecialShapeTests(Build build)
     [Test]
     public void Every_await_site_has_a_line_and_a_description()
     {
-        IReadOnlyList<SiteRowView> sites = WovenAssemblies.Sites(WovenAssemblies.Get(build));
+        // SiteLocations.cs holds the sites whose right answer is no line (SiteLocationTests).
+        IReadOnlyList<SiteRowView> sites = WovenAssemblies.Sites(WovenAssemblies.Get(build))
+            .Where(s => !s.Method.StartsWith("AssemblyToProcess.SiteLocations.", StringComparison.Ordinal)).ToList();
 
+        Assert.That(sites, Is.Not.Empty);
         Assert.That(sites.Where(s => s.Line <= 0 || s.Target.Length == 0), Is.Empty);
     }
 

@@ -5,14 +5,18 @@ using Mono.Cecil.Cil;
 namespace TaskLeak.Fody;
 
 /// <summary>
-/// Finds which instruction pushed a given argument of a call, by walking back through straight-line code.
-/// Gives up (returns null) at joins and jumps: the weaver then falls back to a less precise description,
-/// never to a wrong one.
+/// The one stack analysis of the weaver: which instruction pushed each value a call consumes, and where control comes
+/// from. Producers come from a forward pass over all paths: a value is known where every path agrees on its
+/// producer and unknown where they disagree, so joins are understood (the compiler's cached-lambda pattern
+/// <c>ldsfld; dup; brtrue L; pop; …; L:</c> between <c>Task.Factory</c> and <c>StartNew</c>) and never guessed. A body
+/// whose stack effect is not known statically (<c>calli</c>) falls back to a straight-line backwards walk that gives up
+/// at joins. Either way the weaver then falls back to a less precise description, never to a wrong one.
 /// </summary>
 internal sealed class IlStack
 {
     private readonly HashSet<Instruction> _joins = new();
     private readonly Dictionary<Instruction, List<Instruction>> _sources = new();
+    private readonly Dictionary<Instruction, Instruction?[]>? _before;
 
     internal IlStack(MethodBody body)
     {
@@ -41,6 +45,8 @@ internal sealed class IlStack
                 _joins.Add(handler.FilterStart);
             }
         }
+
+        _before = Analyse(body);
     }
 
     /// <summary>Where control can come from when it reaches <paramref name="instruction"/>: the instruction before it when that falls through, and every branch here.</summary>
@@ -72,7 +78,7 @@ internal sealed class IlStack
         sources.Add(source);
     }
 
-    /// <summary>The instruction that pushed argument <paramref name="argument"/> (0 = first pushed, the receiver of an instance call).</summary>
+    /// <summary>The instruction that pushed argument <paramref name="argument"/> of <paramref name="consumer"/> (0 = first pushed, the receiver of an instance call).</summary>
     internal Instruction? FindProducer(Instruction consumer, int argument)
     {
         int? pops = Pops(consumer);
@@ -81,7 +87,19 @@ internal sealed class IlStack
             return null;
         }
 
-        int depth = pops.Value - 1 - argument;
+        if (_before is not null)
+        {
+            return _before.TryGetValue(consumer, out Instruction?[]? stack) && pops <= stack.Length
+                ? stack[stack.Length - pops.Value + argument]
+                : null;
+        }
+
+        return WalkBack(consumer, pops.Value - 1 - argument);
+    }
+
+    /// <summary>Straight-line fallback: gives up at the first join or jump.</summary>
+    private Instruction? WalkBack(Instruction consumer, int depth)
+    {
         for (Instruction current = consumer; ;)
         {
             if (_joins.Contains(current))
@@ -140,6 +158,115 @@ internal sealed class IlStack
         }
 
         return true;
+    }
+
+    /// <summary>The producers on the stack before each reachable instruction; null when a stack effect is not known statically.</summary>
+    private static Dictionary<Instruction, Instruction?[]>? Analyse(MethodBody body)
+    {
+        var before = new Dictionary<Instruction, Instruction?[]>();
+        var work = new Stack<Instruction>();
+
+        void Merge(Instruction target, Instruction?[] stack)
+        {
+            if (!before.TryGetValue(target, out Instruction?[]? known))
+            {
+                before[target] = stack;
+                work.Push(target);
+                return;
+            }
+
+            bool changed = false;
+            for (int i = 0; i < known.Length && i < stack.Length; i++)
+            {
+                if (known[i] is not null && known[i] != stack[i])
+                {
+                    known[i] = null;
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                work.Push(target);
+            }
+        }
+
+        if (body.Instructions.Count == 0)
+        {
+            return before;
+        }
+
+        Merge(body.Instructions[0], new Instruction?[0]);
+        foreach (ExceptionHandler handler in body.ExceptionHandlers)
+        {
+            bool receivesException = handler.HandlerType is ExceptionHandlerType.Catch or ExceptionHandlerType.Filter;
+            Merge(handler.HandlerStart, receivesException ? new Instruction?[1] : new Instruction?[0]);
+            if (handler.FilterStart is not null)
+            {
+                Merge(handler.FilterStart, new Instruction?[1]);
+            }
+        }
+
+        while (work.Count > 0)
+        {
+            Instruction instruction = work.Pop();
+            Instruction?[] stack = before[instruction];
+            OpCode op = instruction.OpCode;
+            if (op.FlowControl is FlowControl.Return or FlowControl.Throw || op.Code is Code.Endfinally or Code.Endfilter)
+            {
+                continue;
+            }
+
+            if (op.Code is Code.Leave or Code.Leave_S)
+            {
+                Merge((Instruction)instruction.Operand, new Instruction?[0]);
+                continue;
+            }
+
+            int? pops = Pops(instruction);
+            int? pushes = Pushes(instruction);
+            if (pops is null || pushes is null || pops > stack.Length || pushes > 2)
+            {
+                return null;
+            }
+
+            var after = new List<Instruction?>(stack);
+            after.RemoveRange(stack.Length - pops.Value, pops.Value);
+            if (op.Code == Code.Dup)
+            {
+                after.Add(stack[stack.Length - 1]);
+                after.Add(stack[stack.Length - 1]);
+            }
+            else
+            {
+                for (int i = 0; i < pushes; i++)
+                {
+                    after.Add(pushes == 1 ? instruction : null);
+                }
+            }
+
+            Instruction?[] next = after.ToArray();
+            switch (instruction.Operand)
+            {
+                case Instruction target when op.FlowControl is FlowControl.Branch or FlowControl.Cond_Branch:
+                    Merge(target, (Instruction?[])next.Clone());
+                    break;
+                case Instruction[] targets:
+                    foreach (Instruction target in targets)
+                    {
+                        Merge(target, (Instruction?[])next.Clone());
+                    }
+
+                    break;
+            }
+
+            if (op.FlowControl != FlowControl.Branch && instruction.Next is not null)
+            {
+                Merge(instruction.Next, next);
+            }
+        }
+
+        return before;
     }
 
     private static bool EndsFlow(Instruction instruction) =>

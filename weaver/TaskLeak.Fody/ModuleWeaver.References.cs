@@ -15,7 +15,7 @@ internal sealed class HookReferences
     internal HookReferences(ModuleWeaver weaver)
     {
         _weaver = weaver;
-        if (!weaver.TryFindTypeDefinition(HooksTypeName, out TypeDefinition hooks))
+        if (!weaver.TryFindTypeDefinition(HooksTypeName, out TypeDefinition? hooks) || hooks is null)
         {
             throw new WeavingException(
                 "TaskLeak: the TaskLeak runtime assembly (TaskLeak.dll) is not referenced, so woven code would have nothing to call. " +
@@ -57,7 +57,7 @@ internal sealed class HookReferences
 
     internal MethodReference ImportTypeMethod(string typeName, string methodName)
     {
-        if (!_weaver.TryFindTypeDefinition(typeName, out TypeDefinition type))
+        if (!_weaver.TryFindTypeDefinition(typeName, out TypeDefinition? type) || type is null)
         {
             throw new WeavingException($"TaskLeak: cannot find {typeName} in the TaskLeak runtime.");
         }

@@ -45,7 +45,7 @@ internal sealed class RuntimeAwait
 public partial class ModuleWeaver
 {
     private const MethodImplAttributes RuntimeAsyncFlag = (MethodImplAttributes)0x2000;
-    private const string AsyncHelpersTypeName = "System.Runtime.CompilerServices.AsyncHelpers";
+    internal const string AsyncHelpersTypeName = "System.Runtime.CompilerServices.AsyncHelpers";
 
     private static readonly HashSet<string> s_awaitableTypes = new()
     {
@@ -64,31 +64,16 @@ public partial class ModuleWeaver
     /// (<c>await M()</c>), are left as they are: the callee tracks the suspension itself, and the JIT keeps turning
     /// <c>call M; call AsyncHelpers.Await</c> into a direct async call instead of allocating M's Task.
     /// </summary>
-    private void WeaveRuntimeAsyncMethods(WeaverConfig config, SiteTable sites, WeaveSummary summary)
+    private void WeaveRuntimeAsyncMethods(ModuleScan scan, SiteTable sites, WeaveSummary summary)
     {
-        bool assemblyOptedOut = HasDoNotTrack(ModuleDefinition.Assembly) || HasDoNotTrack(ModuleDefinition);
         var analysed = new List<RuntimeAsyncMethod>();
         var covered = new HashSet<MethodDefinition>();
-        foreach (TypeDefinition type in ModuleDefinition.GetTypes().ToList())
+        foreach (MethodDefinition method in scan.RuntimeAsync)
         {
-            foreach (MethodDefinition method in type.Methods)
+            if (Analyse(method, method, summary, () => AnalyseRuntimeAsync(method, summary)) is { } analysis)
             {
-                if (!IsRuntimeAsync(method) || !method.HasBody)
-                {
-                    continue;
-                }
-
-                if (assemblyOptedOut || IsOptedOut(method, config))
-                {
-                    summary.Excluded++;
-                    continue;
-                }
-
-                if (AnalyseRuntimeAsync(method, summary) is { } analysis)
-                {
-                    covered.Add(method);
-                    analysed.Add(analysis);
-                }
+                covered.Add(method);
+                analysed.Add(analysis);
             }
         }
 
@@ -104,12 +89,12 @@ public partial class ModuleWeaver
             hooks ??= RuntimeAsyncHooks.Find(this);
             if (hooks is null)
             {
-                summary.Skipped++;
-                WriteWarning($"TaskLeak: {CSharpNames.Method(method.Method, out _)} is runtime-async but the referenced TaskLeak runtime has no runtime-async hooks (reference its net10.0 build); it was not woven.", method.Method);
+                WarnSkipped(Codes.RuntimeAsyncHooksMissing, CSharpNames.Method(method.Method, out _) + " (runtime-async)", method.Method, null,
+                    "the referenced TaskLeak runtime has no runtime-async hooks (reference its net8.0 or later build)", summary);
                 continue;
             }
 
-            WeaveRuntimeAsync(method.Method, tracked, hooks, sites);
+            Rewrite(method.Method, method.Method, () => WeaveRuntimeAsync(method.Method, tracked, hooks, sites));
             summary.AsyncMethods++;
             summary.RuntimeAsyncMethods++;
             summary.AwaitSites += tracked.Count;
@@ -119,16 +104,14 @@ public partial class ModuleWeaver
     /// <summary>Finds the method's awaits; null (with a warning) when its IL holds something the weaver does not understand.</summary>
     private RuntimeAsyncMethod? AnalyseRuntimeAsync(MethodDefinition method, WeaveSummary summary)
     {
-        string name = CSharpNames.Method(method, out string detail);
         if (!HasRuntimeAsyncReturnType(method))
         {
-            return SkipRuntimeAsync(method, summary, name, $"its return type {CSharpNames.Type(method.ReturnType)} is not Task, Task<T>, ValueTask or ValueTask<T>");
+            return SkipRuntimeAsync(method, summary, $"its return type {CSharpNames.Type(method.ReturnType)} is not Task, Task<T>, ValueTask or ValueTask<T>");
         }
 
-        MethodBody body = method.Body;
-        var stack = new IlStack(body);
+        var describer = new SiteDescriber(method, method, "async " + CSharpNames.Type(method.ReturnType) + " (runtime-async)");
         var awaits = new List<RuntimeAwait>();
-        foreach (Instruction instruction in body.Instructions)
+        foreach (Instruction instruction in method.Body.Instructions)
         {
             if (instruction.OpCode.Code is not (Code.Call or Code.Callvirt) || instruction.Operand is not MethodReference callee ||
                 callee.DeclaringType.FullName != AsyncHelpersTypeName)
@@ -144,71 +127,42 @@ public partial class ModuleWeaver
 
             if (callee.Parameters.Count != 1 || (!isAwaiter && !s_awaitableTypes.Contains(callee.Parameters[0].ParameterType.GetElementType().FullName)))
             {
-                return SkipRuntimeAsync(method, summary, name, $"the await at IL_{instruction.Offset:x4} calls AsyncHelpers.{callee.Name}({string.Join(", ", callee.Parameters.Select(p => CSharpNames.Type(p.ParameterType)))}), which the weaver does not know");
+                return SkipRuntimeAsync(method, summary, $"the await at IL_{instruction.Offset:x4} calls AsyncHelpers.{callee.Name}({string.Join(", ", callee.Parameters.Select(p => CSharpNames.Type(p.ParameterType)))}), which the weaver does not know");
             }
 
-            SequencePoint? point = NearestSequencePoint(method, instruction);
-            var row = new SiteRow
-            {
-                Kind = 'A',
-                Method = name,
-                SourcePath = point?.Document.Url,
-                Line = point?.StartLine ?? 0,
-                IlOffset = instruction.Offset,
-                Target = DescribeRuntimeAwait(stack, body, instruction, callee, isAwaiter),
-                Detail = detail,
-                Shape = "async " + CSharpNames.Type(method.ReturnType) + " (runtime-async)",
-            };
-            awaits.Add(new RuntimeAwait(instruction, isAwaiter, isAwaiter ? null : DirectRuntimeAsyncCallee(stack, body, instruction), row));
+            // The compiler's `awaitable.GetAwaiter(); … IsCompleted …; AsyncHelpers.UnsafeAwaitAwaiter(awaiter)`, or `AsyncHelpers.Await(task)`.
+            AwaitDescription description = isAwaiter
+                ? describer.Await(instruction, awaiterArgument: 0, callee is GenericInstanceMethod generic ? CSharpNames.Type(generic.GenericArguments[0]) : null)
+                : describer.Await(instruction, awaiterArgument: -1, CSharpNames.Type(Instantiate(callee.Parameters[0].ParameterType, callee)));
+            awaits.Add(new RuntimeAwait(instruction, isAwaiter, isAwaiter ? null : DirectRuntimeAsyncCallee(describer, instruction), description.Row));
         }
 
         return new RuntimeAsyncMethod(method, awaits);
     }
 
-    private RuntimeAsyncMethod? SkipRuntimeAsync(MethodDefinition method, WeaveSummary summary, string name, string reason)
+    private RuntimeAsyncMethod? SkipRuntimeAsync(MethodDefinition method, WeaveSummary summary, string reason)
     {
-        summary.Skipped++;
-        WriteWarning($"TaskLeak: {name} (runtime-async) was not woven: {reason}. It runs unchanged and its leaks will not be reported.", method);
+        WarnSkipped(Codes.RuntimeAsyncSkipped, CSharpNames.Method(method, out _) + " (runtime-async)", method, null, reason, summary);
         return null;
     }
 
-    private string DescribeRuntimeAwait(IlStack stack, MethodBody body, Instruction call, MethodReference callee, bool isAwaiter)
-    {
-        if (!isAwaiter)
-        {
-            string? expression = DescribeExpression(stack, body, ValueProducer(stack, body, call, 0), 0);
-            return expression ?? CSharpNames.Type(Instantiate(callee.Parameters[0].ParameterType, callee));
-        }
-
-        // The compiler's `awaitable.GetAwaiter(); … IsCompleted …; AsyncHelpers.UnsafeAwaitAwaiter(awaiter)`.
-        Instruction? current = call.Previous;
-        for (int i = 0; current is not null && i < MaxLookBack; i++, current = current.Previous)
-        {
-            if (current.Operand is MethodReference method && method.DeclaringType.FullName == AsyncHelpersTypeName)
-            {
-                break;
-            }
-
-            if (current.OpCode.Code is Code.Call or Code.Callvirt && current.Operand is MethodReference { Name: "GetAwaiter" } getAwaiter)
-            {
-                return DescribeExpression(stack, body, ValueProducer(stack, body, current, 0), 0)
-                    ?? CSharpNames.Type(getAwaiter.HasThis || getAwaiter.Parameters.Count == 0 ? getAwaiter.DeclaringType : getAwaiter.Parameters[0].ParameterType);
-            }
-        }
-
-        return callee is GenericInstanceMethod generic ? CSharpNames.Type(generic.GenericArguments[0]) : "";
-    }
-
     /// <summary>The runtime-async method of this module whose task is awaited straight from its call, if any (through ConfigureAwait too).</summary>
-    private MethodDefinition? DirectRuntimeAsyncCallee(IlStack stack, MethodBody body, Instruction awaitCall)
+    private MethodDefinition? DirectRuntimeAsyncCallee(SiteDescriber describer, Instruction awaitCall)
     {
-        Instruction? producer = ValueProducer(stack, body, awaitCall, 0);
+        Instruction? producer = describer.ValueProducer(awaitCall, 0);
         if (producer?.Operand is MethodReference { Name: "ConfigureAwait", HasThis: true } configure && configure.Parameters.Count == 1)
         {
-            producer = ValueProducer(stack, body, producer, 0);
+            producer = describer.ValueProducer(producer, 0);
         }
 
         if (producer?.OpCode.Code is not (Code.Call or Code.Callvirt) || producer.Operand is not MethodReference called)
+        {
+            return null;
+        }
+
+        // Straight from the call: runtime-async code may keep the task on the stack across other awaits
+        // (`var t = M(); await x; await t;` in an optimized build), and then the caller's own suspension is its to track.
+        if (!describer.Stack.IsStraight(producer, awaitCall) || HasAwaitBetween(producer, awaitCall))
         {
             return null;
         }
@@ -230,6 +184,19 @@ public partial class ModuleWeaver
 
         // A virtual call may land in an override the weaver never saw.
         return producer.OpCode.Code == Code.Call || !definition.IsVirtual || definition.IsFinal ? definition : null;
+    }
+
+    private static bool HasAwaitBetween(Instruction from, Instruction to)
+    {
+        for (Instruction? current = from.Next; current is not null && current != to; current = current.Next)
+        {
+            if (current.Operand is MethodReference { DeclaringType.FullName: AsyncHelpersTypeName })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasRuntimeAsyncReturnType(MethodDefinition method) =>
@@ -362,7 +329,7 @@ public partial class ModuleWeaver
     }
 }
 
-/// <summary>The runtime-async hooks (net10.0 build of the runtime only), imported on first use.</summary>
+/// <summary>The runtime-async hooks (the runtime's net8.0 build, not netstandard2.0), imported on first use.</summary>
 internal sealed class RuntimeAsyncHooks
 {
     private readonly Dictionary<string, MethodReference> _beforeAwait;
@@ -380,7 +347,7 @@ internal sealed class RuntimeAsyncHooks
 
     internal static RuntimeAsyncHooks? Find(ModuleWeaver weaver)
     {
-        if (!weaver.TryFindTypeDefinition(HookReferences.HooksTypeName, out TypeDefinition hooks))
+        if (!weaver.TryFindTypeDefinition(HookReferences.HooksTypeName, out TypeDefinition? hooks) || hooks is null)
         {
             return null;
         }
@@ -405,7 +372,7 @@ internal sealed class RuntimeAsyncHooks
     internal MethodReference BeforeAwait(MethodReference awaitCall)
     {
         string awaited = awaitCall.Parameters[0].ParameterType.GetElementType().FullName;
-        if (!_beforeAwait.TryGetValue(awaited, out MethodReference hook))
+        if (!_beforeAwait.TryGetValue(awaited, out MethodReference? hook) || hook is null)
         {
             throw new global::Fody.WeavingException($"TaskLeak: the referenced TaskLeak runtime has no BeforeAwait hook for {awaited}; the TaskLeak.dll and TaskLeak.Fody.dll versions do not match.");
         }

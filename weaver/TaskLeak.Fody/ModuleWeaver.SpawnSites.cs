@@ -28,78 +28,52 @@ public partial class ModuleWeaver
     /// duration of the call (try/finally, so a throwing call never leaves its caller inside the origin). The spawned
     /// work captures the ExecutionContext during the call, so operations it suspends record the site as their origin.
     /// </summary>
-    private void WeaveSpawnSites(WeaverConfig config, HookReferences hooks, SiteTable sites, WeaveSummary summary)
+    private void WeaveSpawnSites(ModuleScan scan, HookReferences hooks, SiteTable sites, WeaveSummary summary)
     {
-        if (!config.TrackSpawnSites)
-        {
-            return;
-        }
-
-        List<TypeDefinition> types = ModuleDefinition.GetTypes().Where(t => !IsTaskLeakGenerated(t)).ToList();
-        Dictionary<TypeDefinition, MethodDefinition> kickoffs = StateMachineKickoffs(types);
-        bool assemblyOptedOut = HasDoNotTrack(ModuleDefinition.Assembly) || HasDoNotTrack(ModuleDefinition);
         var wrappers = new SpawnWrappers(this, hooks);
-        foreach (TypeDefinition type in types)
+        foreach (SpawnHost host in scan.SpawnHosts)
         {
-            foreach (MethodDefinition method in type.Methods)
+            List<(Instruction Call, SiteRow Row)>? found = Analyse(host.Method, host.User, summary, () => FindSpawnCalls(host, summary));
+            if (found is null || found.Count == 0)
             {
-                if (!method.HasBody || !method.Body.Instructions.Any(i => ClassifySpawn(i) is not null))
-                {
-                    continue;
-                }
-
-                // A state machine's MoveNext is named, and opted out, after the method the user wrote.
-                MethodDefinition user = kickoffs.TryGetValue(type, out MethodDefinition kickoff) ? kickoff : method;
-                if (assemblyOptedOut || IsOptedOut(user, config))
-                {
-                    continue;
-                }
-
-                WeaveSpawnCalls(method, user, wrappers, sites, summary);
+                continue;
             }
+
+            Rewrite(host.Method, host.User, () => RouteSpawnCalls(host.Method.Body, found, wrappers, sites));
+            summary.SpawnSites += found.Count;
         }
     }
 
-    private void WeaveSpawnCalls(MethodDefinition method, MethodDefinition user, SpawnWrappers wrappers, SiteTable sites, WeaveSummary summary)
+    private List<(Instruction Call, SiteRow Row)> FindSpawnCalls(SpawnHost host, WeaveSummary summary)
     {
-        MethodBody body = method.Body;
-        StackProducers? stack = StackProducers.Analyse(body);
-        string displayName = CSharpNames.Method(user, out string detail);
+        var describer = new SiteDescriber(host.Method, host.User, "");
         var found = new List<(Instruction Call, SiteRow Row)>();
-        foreach (Instruction instruction in body.Instructions)
+        foreach (Instruction instruction in host.Method.Body.Instructions)
         {
             if (ClassifySpawn(instruction) is not { } api)
             {
                 continue;
             }
 
-            if (instruction.Previous?.OpCode.OpCodeType == OpCodeType.Prefix)
+            if (instruction.Previous is { OpCode.OpCodeType: OpCodeType.Prefix } prefix)
             {
                 summary.Skipped++;
-                WriteWarning($"TaskLeak: the spawn call at IL_{instruction.Offset:x4} in {displayName} carries an IL prefix ({instruction.Previous.OpCode.Name}) and was not woven; work it starts will not record where it was started.", method);
+                Warn(Codes.SpawnSkipped,
+                    $"the spawn call at IL_{instruction.Offset:x4} in {describer.DisplayName} carries an IL prefix ({prefix.OpCode.Name}) and was not woven; " +
+                    $"work it starts will not record where it was started. [DoNotTrack] on the method, or NoWarn {Codes.SpawnSkipped}, silences this.",
+                    describer.Locate(instruction, null));
                 continue;
             }
 
             var callee = (MethodReference)instruction.Operand;
-            SequencePoint? point = NearestSequencePoint(method, instruction);
-            found.Add((instruction, new SiteRow
-            {
-                Kind = 'S',
-                Method = displayName,
-                SourcePath = point?.Document.Url,
-                Line = point?.StartLine ?? 0,
-                IlOffset = instruction.Offset,
-                Target = SpawnTarget(stack, instruction, callee, api),
-                Detail = detail,
-                Shape = SpawnOverload(callee, api),
-            }));
+            found.Add((instruction, describer.Spawn(instruction, SpawnTarget(describer.Stack, instruction, callee, api), SpawnOverload(callee, api))));
         }
 
-        if (found.Count == 0)
-        {
-            return;
-        }
+        return found;
+    }
 
+    private static void RouteSpawnCalls(MethodBody body, List<(Instruction Call, SiteRow Row)> found, SpawnWrappers wrappers, SiteTable sites)
+    {
         body.SimplifyMacros();
         foreach ((Instruction call, SiteRow row) in found)
         {
@@ -108,7 +82,6 @@ public partial class ModuleWeaver
             IlEditing.InsertBefore(body, call, sites.Add(row));
             call.OpCode = OpCodes.Call;
             call.Operand = wrapper;
-            summary.SpawnSites++;
         }
 
         body.OptimizeMacros();
@@ -137,7 +110,7 @@ public partial class ModuleWeaver
     }
 
     /// <summary>The API as the user wrote it: <c>Task.Run</c>, <c>Task.Factory.StartNew</c>, <c>TaskFactory.StartNew</c>, <c>new Task</c>.</summary>
-    private static string SpawnTarget(StackProducers? stack, Instruction call, MethodReference callee, SpawnApi api)
+    private static string SpawnTarget(IlStack stack, Instruction call, MethodReference callee, SpawnApi api)
     {
         switch (api)
         {
@@ -146,7 +119,7 @@ public partial class ModuleWeaver
             case SpawnApi.NewTask:
                 return "new " + CSharpNames.Type(callee.DeclaringType);
             default:
-                Instruction? receiver = stack?.Producer(call, 0);
+                Instruction? receiver = stack.FindProducer(call, 0);
                 if (receiver?.OpCode.Code is Code.Call && receiver.Operand is MethodReference { Name: "get_Factory", HasThis: false } factory &&
                     factory.DeclaringType.GetElementType().FullName is "System.Threading.Tasks.Task" or "System.Threading.Tasks.Task`1")
                 {
@@ -173,48 +146,5 @@ public partial class ModuleWeaver
         string name = api == SpawnApi.NewTask ? owner
             : owner + "." + shown.Name + (shown.HasGenericParameters ? "<" + string.Join(", ", shown.GenericParameters.Select(p => p.Name)) + ">" : "");
         return name + "(" + string.Join(", ", shown.Parameters.Select(p => CSharpNames.Type(p.ParameterType))) + ")";
-    }
-
-    /// <summary>State machine type → the async method or iterator the user wrote.</summary>
-    private static Dictionary<TypeDefinition, MethodDefinition> StateMachineKickoffs(IEnumerable<TypeDefinition> types)
-    {
-        var kickoffs = new Dictionary<TypeDefinition, MethodDefinition>();
-        foreach (MethodDefinition method in types.SelectMany(t => t.Methods))
-        {
-            foreach (CustomAttribute attribute in method.CustomAttributes)
-            {
-                if (attribute.AttributeType.Namespace == "System.Runtime.CompilerServices" &&
-                    attribute.AttributeType.Name is "AsyncStateMachineAttribute" or "AsyncIteratorStateMachineAttribute" or "IteratorStateMachineAttribute" &&
-                    attribute.ConstructorArguments.FirstOrDefault().Value is TypeReference machine &&
-                    machine.Resolve() is { } definition)
-                {
-                    kickoffs[definition] = method;
-                }
-            }
-        }
-
-        return kickoffs;
-    }
-
-    private static bool IsTaskLeakGenerated(TypeDefinition type) =>
-        type.Namespace.Length == 0 && type.Name is SiteTableTypeName or SpawnTypeName;
-
-    private static SequencePoint? NearestSequencePoint(MethodDefinition method, Instruction from)
-    {
-        if (!method.DebugInformation.HasSequencePoints)
-        {
-            return null;
-        }
-
-        for (Instruction? current = from; current is not null; current = current.Previous)
-        {
-            SequencePoint? point = method.DebugInformation.GetSequencePoint(current);
-            if (point is not null && !point.IsHidden)
-            {
-                return point;
-            }
-        }
-
-        return null;
     }
 }

@@ -6,6 +6,19 @@ using Mono.Cecil.Rocks;
 
 namespace TaskLeak.Fody;
 
+/// <summary>How an operation's liveness is proven, chosen per state machine.</summary>
+internal enum ProofStrategy
+{
+    /// <summary>Task builders: the builder's Task is the state-machine box; attached after the first schedule.</summary>
+    Box,
+
+    /// <summary>Class state machines of other builders: the state machine object is the frame.</summary>
+    Frame,
+
+    /// <summary>Struct state machines of other builders: a token object only the frame references.</summary>
+    Token,
+}
+
 public partial class ModuleWeaver
 {
     internal const string OperationFieldName = "<>tl__operation";
@@ -20,22 +33,36 @@ public partial class ModuleWeaver
     /// </summary>
     private void WeaveStateMachine(AsyncMethod method, HookReferences hooks, SiteTable sites, WeaveSummary summary)
     {
+        StateMachinePlan? plan = Analyse(method.MoveNext, method.Kickoff, summary, () => PlanStateMachine(method, summary));
+        if (plan is null)
+        {
+            return;
+        }
+
+        Rewrite(method.MoveNext, method.Kickoff, () => RewriteStateMachine(plan, hooks, sites));
+        summary.AsyncMethods++;
+        summary.AwaitSites += plan.Awaits.Count;
+    }
+
+    /// <summary>What to insert into one state machine; null (with a warning when it is a shape we do not know) to leave it.</summary>
+    private StateMachinePlan? PlanStateMachine(AsyncMethod method, WeaveSummary summary)
+    {
         TypeDefinition stateMachine = method.StateMachine;
         MethodBody body = method.MoveNext.Body;
         FieldDefinition? builder = stateMachine.Fields.FirstOrDefault(f => f.Name == BuilderFieldName);
         FieldDefinition? promise = method.IsIterator ? stateMachine.Fields.FirstOrDefault(f => f.Name == PromiseFieldName) : null;
         if (builder is null || (method.IsIterator && promise is null))
         {
-            Skip(method, summary, "its state machine has no builder field the weaver recognises");
-            return;
+            return Skip(method, summary, "its state machine has no builder field the weaver recognises");
         }
 
         if (stateMachine.Fields.Any(f => f.Name == OperationFieldName))
         {
-            return;
+            return null;
         }
 
-        var stack = new IlStack(body);
+        var describer = new SiteDescriber(method.MoveNext, method.Kickoff, method.Shape);
+        IlStack stack = describer.Stack;
         var awaits = new List<AwaitSite>();
         var completions = new List<Instruction>();
         foreach (Instruction instruction in body.Instructions)
@@ -50,13 +77,12 @@ public partial class ModuleWeaver
                 case "AwaitUnsafeOnCompleted":
                 case "AwaitOnCompleted":
                     Instruction? builderLoad = stack.FindProducer(instruction, 0);
-                    if (!LoadsField(builderLoad, builder))
+                    if (builderLoad is null || !LoadsField(builderLoad, builder))
                     {
-                        Skip(method, summary, $"the await at IL_{instruction.Offset:x4} does not go through the state machine's builder");
-                        return;
+                        return Skip(method, summary, $"the await at IL_{instruction.Offset:x4} does not go through the state machine's builder");
                     }
 
-                    awaits.Add(DescribeAwait(method, stack, instruction, builderLoad!));
+                    awaits.Add(DescribeAwait(describer, instruction, builderLoad));
                     break;
                 case "SetResult":
                 case "SetException":
@@ -72,13 +98,12 @@ public partial class ModuleWeaver
 
         if (awaits.Count == 0)
         {
-            return;
+            return null;
         }
 
         if (completions.Count == 0)
         {
-            Skip(method, summary, "no completion (SetResult/SetException) was found in its state machine");
-            return;
+            return Skip(method, summary, "no completion (SetResult/SetException) was found in its state machine");
         }
 
         ProofStrategy strategy = ChooseStrategy(stateMachine, builder);
@@ -88,6 +113,37 @@ public partial class ModuleWeaver
             strategy = stateMachine.IsValueType ? ProofStrategy.Token : ProofStrategy.Frame;
         }
 
+        return new StateMachinePlan(method, awaits, completions, strategy, taskGetter);
+    }
+
+    /// <summary>The await's row from the shared describer, and where this path copies the awaited object (state machines only).</summary>
+    private static AwaitSite DescribeAwait(SiteDescriber describer, Instruction awaitCall, Instruction builderLoad)
+    {
+        string? fallback = awaitCall.Operand is GenericInstanceMethod { GenericArguments.Count: > 0 } generic
+            ? CSharpNames.Type(generic.GenericArguments[0])
+            : null;
+        AwaitDescription description = describer.Await(awaitCall, awaiterArgument: 1, fallback);
+        Instruction? capture = null;
+        bool captureAfter = false;
+        if (description.GetAwaiter is not null)
+        {
+            capture = describer.CapturePoint(description.GetAwaiter, description.Awaitable, out captureAfter);
+            if (capture is not null && !describer.Stack.IsStraight(capture, awaitCall))
+            {
+                capture = null;
+            }
+        }
+
+        return new AwaitSite(awaitCall, builderLoad, description.Row, capture, captureAfter);
+    }
+
+    private void RewriteStateMachine(StateMachinePlan plan, HookReferences hooks, SiteTable sites)
+    {
+        TypeDefinition stateMachine = plan.Method.StateMachine;
+        MethodBody body = plan.Method.MoveNext.Body;
+        List<AwaitSite> awaits = plan.Awaits;
+        ProofStrategy strategy = plan.Strategy;
+        MethodReference? taskGetter = plan.TaskGetter;
         body.SimplifyMacros();
         var operationField = new FieldDefinition(OperationFieldName, FieldAttributes.Public, hooks.Int32);
         stateMachine.Fields.Add(operationField);
@@ -179,10 +235,8 @@ public partial class ModuleWeaver
             }
         }
 
-        WeaveCausalContext(body, hooks, operation, completions);
+        WeaveCausalContext(body, hooks, operation, plan.Completions);
         body.OptimizeMacros();
-        summary.AsyncMethods++;
-        summary.AwaitSites += awaits.Count;
     }
 
     private static ProofStrategy ChooseStrategy(TypeDefinition stateMachine, FieldDefinition builder)
@@ -222,28 +276,61 @@ public partial class ModuleWeaver
         reference.Name == field.Name &&
         reference.DeclaringType.GetElementType().FullName == field.DeclaringType.FullName;
 
-    private void Skip(AsyncMethod method, WeaveSummary summary, string reason) =>
-        Skip(method.Kickoff, method.MoveNext, summary, $"TaskLeak: {method.DisplayName} was not woven: {reason}.");
-
-    /// <summary>
-    /// A method the weaver leaves untouched: a warning at its first line (the kickoff method's own first sequence
-    /// point, or the state machine's: compiler-generated kickoff methods have none).
-    /// </summary>
-    private void Skip(MethodDefinition kickoff, MethodDefinition? moveNext, WeaveSummary summary, string message)
+    private StateMachinePlan? Skip(AsyncMethod method, WeaveSummary summary, string reason)
     {
-        summary.Skipped++;
-        message += " It runs unchanged and its leaks will not be reported.";
-        SequencePoint? point = FirstSequencePoint(kickoff) ?? (moveNext is null ? null : FirstSequencePoint(moveNext));
-        if (point is null)
-        {
-            WriteWarning(message);
-        }
-        else
-        {
-            WriteWarning(message, point);
-        }
+        WarnSkipped(Codes.StateMachineSkipped, method.DisplayName, method.Kickoff, method.MoveNext, reason, summary);
+        return null;
+    }
+}
+
+/// <summary>Everything <c>RewriteStateMachine</c> inserts, decided before the first change.</summary>
+internal sealed class StateMachinePlan
+{
+    public StateMachinePlan(AsyncMethod method, List<AwaitSite> awaits, List<Instruction> completions, ProofStrategy strategy, MethodReference? taskGetter)
+    {
+        Method = method;
+        Awaits = awaits;
+        Completions = completions;
+        Strategy = strategy;
+        TaskGetter = taskGetter;
     }
 
-    private static SequencePoint? FirstSequencePoint(MethodDefinition method) =>
-        method.DebugInformation.HasSequencePoints ? method.DebugInformation.SequencePoints.FirstOrDefault(p => !p.IsHidden) : null;
+    public AsyncMethod Method { get; }
+
+    public List<AwaitSite> Awaits { get; }
+
+    public List<Instruction> Completions { get; }
+
+    public ProofStrategy Strategy { get; }
+
+    public MethodReference? TaskGetter { get; }
+}
+
+/// <summary>An await in a MoveNext: the builder call that suspends, and what a report will say about it.</summary>
+internal sealed class AwaitSite
+{
+    public AwaitSite(Instruction awaitCall, Instruction builderLoad, SiteRow row, Instruction? capture, bool captureAfter)
+    {
+        AwaitCall = awaitCall;
+        BuilderLoad = builderLoad;
+        Row = row;
+        Capture = capture;
+        CaptureAfter = captureAfter;
+    }
+
+    /// <summary><c>builder.AwaitUnsafeOnCompleted(ref awaiter, ref this)</c> (or AwaitOnCompleted).</summary>
+    public Instruction AwaitCall { get; }
+
+    /// <summary>The <c>ldflda</c> (or <c>ldfld</c>, for a class builder) of <c>&lt;&gt;t__builder</c> for the await call.</summary>
+    public Instruction BuilderLoad { get; }
+
+    public SiteRow Row { get; }
+
+    /// <summary>
+    /// When set, the awaited object is on top of the stack just before this instruction (or, with
+    /// <see cref="CaptureAfter"/>, just after it), and control flows straight from there to the await call.
+    /// </summary>
+    public Instruction? Capture { get; }
+
+    public bool CaptureAfter { get; }
 }

@@ -4,9 +4,15 @@ using Fody;
 namespace TaskLeak.Fody;
 
 /// <summary>
-/// Rewrites a module's async state machines (and spawn sites) so that each suspended operation reports to the
-/// TaskLeak runtime, and embeds the static site table those reports point into.
+/// Rewrites a module's async methods (state machines and runtime-async methods) and spawn sites so that each suspended
+/// operation reports to the TaskLeak runtime, and embeds the static site table those reports point into.
 /// </summary>
+/// <remarks>
+/// One pipeline for every path: one scan of the module (<see cref="ScanModule"/>), one describer of sites
+/// (<see cref="SiteDescriber"/>: name, location, awaited expression, the row), one stack analysis
+/// (<see cref="IlStack"/>), one per-method guard (<see cref="Analyse{T}"/>, <see cref="Rewrite"/>). Each path's file
+/// decides only what to insert.
+/// </remarks>
 public partial class ModuleWeaver : BaseModuleWeaver
 {
     /// <inheritdoc/>
@@ -15,23 +21,28 @@ public partial class ModuleWeaver : BaseModuleWeaver
         WeaverConfig config = ReadConfig();
         if (IsAlreadyWoven())
         {
-            WriteMessage("TaskLeak: module already woven; nothing to do.", MessageImportance.High);
+            WriteMessage($"TaskLeak: {ModuleDefinition.Assembly.Name.Name}: module already woven; nothing to do.", MessageImportance.High);
             return;
         }
 
         var hooks = new HookReferences(this);
         var sites = new SiteTable(this, hooks);
-        var summary = new WeaveSummary();
+        var summary = new WeaveSummary(ModuleDefinition.Assembly.Name.Name);
+        ModuleScan scan = ScanModule(config, summary);
 
-        foreach (AsyncMethod method in FindAsyncMethods(config, summary))
+        foreach (AsyncMethod method in scan.StateMachines)
         {
             WeaveStateMachine(method, hooks, sites, summary);
         }
 
-        WeaveRuntimeAsyncMethods(config, sites, summary);
-        WeaveSpawnSites(config, hooks, sites, summary);
+        WeaveRuntimeAsyncMethods(scan, sites, summary);
+        if (config.TrackSpawnSites)
+        {
+            WeaveSpawnSites(scan, hooks, sites, summary);
+        }
 
         sites.Emit();
+        NoteMissingSymbols(sites.Count);
         WriteMessage(summary.ToString(), MessageImportance.High);
     }
 

@@ -5,6 +5,10 @@ namespace TaskLeak.Fody;
 /// <summary>What one weave did, for the per-assembly line in the build output.</summary>
 internal sealed class WeaveSummary
 {
+    private readonly string _assembly;
+
+    public WeaveSummary(string assembly) => _assembly = assembly;
+
     public int AsyncMethods { get; set; }
     public int AwaitSites { get; set; }
     public int SpawnSites { get; set; }
@@ -14,7 +18,7 @@ internal sealed class WeaveSummary
 
     public override string ToString()
     {
-        var text = new StringBuilder("TaskLeak: ");
+        var text = new StringBuilder("TaskLeak: ").Append(_assembly).Append(": ");
         text.Append(AsyncMethods).Append(" async methods, ").Append(AwaitSites).Append(" await sites, ")
             .Append(SpawnSites).Append(" spawn sites woven");
         if (RuntimeAsyncMethods > 0)
