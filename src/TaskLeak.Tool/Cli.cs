@@ -50,6 +50,12 @@ internal static class Cli
             DefaultValueFactory = _ => "30s",
         };
         minAge.Validators.Add(ValidateDuration);
+        var psMinAge = new Option<string>("--min-age")
+        {
+            Description = "Only operations suspended for at least this long (e.g. 5s; default: all).",
+            DefaultValueFactory = _ => "0",
+        };
+        psMinAge.Validators.Add(ValidateDuration);
         var interval = new Option<string>("--interval") { Description = "Refresh interval.", DefaultValueFactory = _ => "2s" };
         interval.Validators.Add(ValidateDuration);
         var count = new Option<int?>("--count") { Description = "Stop after this many refreshes (default: until Ctrl+C)." };
@@ -62,7 +68,7 @@ internal static class Cli
             }
         });
 
-        var ps = new Command("ps", "Suspended async operations right now, by await site (reachable or not yet collected: none of them is a proven leak).");
+        var ps = new Command("ps", "Suspended async operations right now, by await site (reachable or not yet collected: none of them is a proven leak).") { psMinAge };
         var leaks = new Command("leaks", "Proven leaks: operations whose frames the GC collected while they were suspended.") { detect };
         var stalled = new Command("stalled", "Suspected, still reachable: operations stuck at the same await for --min-age or longer.") { minAge };
         var monitor = new Command("monitor", "A live view of sites, counts and their change, growing sites and proven leaks.") { interval, count };
@@ -101,7 +107,7 @@ internal static class Cli
 
         ps.SetAction(parse => Run(parse, async target =>
         {
-            using JsonDocument reply = await Ask(target, CommandProtocol.Snapshot, null).ConfigureAwait(false);
+            using JsonDocument reply = await Ask(target, CommandProtocol.Snapshot, MinAge(parse.GetValue(psMinAge)!)).ConfigureAwait(false);
             return Print(output, error, target, reply, r => Render.Pending(r));
         }));
         leaks.SetAction(parse => Run(parse, async target =>
@@ -113,8 +119,7 @@ internal static class Cli
         stalled.SetAction(parse => Run(parse, async target =>
         {
             Duration.TryParse(parse.GetValue(minAge)!, out TimeSpan age);
-            var arguments = new Dictionary<string, string> { [CommandProtocol.MinAgeKey] = ((long)age.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
-            using JsonDocument reply = await Ask(target, CommandProtocol.Stalled, arguments).ConfigureAwait(false);
+            using JsonDocument reply = await Ask(target, CommandProtocol.Stalled, MinAge(parse.GetValue(minAge)!)).ConfigureAwait(false);
             return Print(output, error, target, reply, r => Render.Stalled(r, age));
         }));
         enable.SetAction(parse => Run(parse, target => Switch(output, error, target, CommandProtocol.Enable, null)));
@@ -239,6 +244,13 @@ internal static class Cli
         {
             result.AddError($"{result.Option.Name}: '{text}' is not a duration (e.g. 500ms, 30s, 5m).");
         }
+    }
+
+    /// <summary>The <c>MinAge</c> argument in whole milliseconds (the option's validator has accepted the text).</summary>
+    private static Dictionary<string, string> MinAge(string text)
+    {
+        Duration.TryParse(text, out TimeSpan age);
+        return new() { [CommandProtocol.MinAgeKey] = ((long)age.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
     }
 
     private sealed record Target(int Pid, bool Json, TimeSpan Timeout);

@@ -52,7 +52,7 @@ internal static class Render
         foreach (JsonElement group in groups.EnumerateArray())
         {
             text.Append(Number(group, "count", 10)).Append(Number(group, "oldestAgeMs", 12)).Append("  ").Append(Site(group)).Append('\n');
-            AsyncStack(text, group, "                        ");
+            Stacks(text, group);
         }
 
         return text.ToString();
@@ -166,7 +166,7 @@ internal static class Render
             }
         }
 
-        JsonElement growing = result.GetProperty("growing");
+        JsonElement growing = result.GetProperty("growing").GetProperty("sites");
         if (growing.GetArrayLength() > 0)
         {
             text.Append("\ngrowing sites [suspected \u2014 still reachable]:\n");
@@ -197,24 +197,40 @@ internal static class Render
     private static string Site(JsonElement group) =>
         group.GetProperty("method").GetString() + " (" + group.GetProperty("awaitSite").GetString() + ") waiting on " + group.GetProperty("waitTarget").GetString();
 
-    /// <summary>Logical async stacks, when the runtime's snapshot carries them (<c>asyncStack</c>, innermost first).</summary>
-    private static void AsyncStack(StringBuilder text, JsonElement group, string indent)
+    /// <summary>
+    /// A site's logical async stacks (<c>stacks</c>: count, oldest age and <c>asyncStack</c>, innermost caller first), as the
+    /// runtime's own text prints them: a site whose operations all run at top level gets no stack lines.
+    /// </summary>
+    private static void Stacks(StringBuilder text, JsonElement group)
     {
-        if (!group.TryGetProperty("asyncStack", out JsonElement frames) || frames.ValueKind != JsonValueKind.Array)
+        if (!group.TryGetProperty("stacks", out JsonElement stacks) || stacks.ValueKind != JsonValueKind.Array)
         {
             return;
         }
 
-        foreach (JsonElement frame in frames.EnumerateArray())
+        const string Indent = "                        ";
+        int count = stacks.GetArrayLength();
+        foreach (JsonElement stack in stacks.EnumerateArray())
         {
-            string kind = frame.GetProperty("kind").GetString() switch
+            JsonElement frames = stack.GetProperty("asyncStack");
+            if (frames.GetArrayLength() == 0 && count == 1)
             {
-                "awaitedBy" => "awaited by ",
-                "calledBy" => "called by ",
-                _ => "started by ",
-            };
-            text.Append(indent).Append("\u2190 ").Append(kind).Append(frame.GetProperty("method").GetString())
-                .Append(" (").Append(frame.GetProperty("location").GetString()).Append(")\n");
+                continue;
+            }
+
+            text.Append(Indent).Append(Invariant($"{stack.GetProperty("count").GetInt32()} with oldest {stack.GetProperty("oldestAgeMs").GetInt64()} ms"))
+                .Append(frames.GetArrayLength() == 0 ? " (top level)\n" : ":\n");
+            foreach (JsonElement frame in frames.EnumerateArray())
+            {
+                string kind = frame.GetProperty("kind").GetString() switch
+                {
+                    "awaitedBy" => "awaited by ",
+                    "calledBy" => "called by ",
+                    _ => "started by ",
+                };
+                text.Append(Indent).Append("  \u2190 ").Append(kind).Append(frame.GetProperty("method").GetString())
+                    .Append(" (").Append(frame.GetProperty("location").GetString()).Append(")\n");
+            }
         }
     }
 

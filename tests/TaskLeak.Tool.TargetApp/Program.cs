@@ -12,7 +12,8 @@ namespace TaskLeak.Tool.TargetApp;
 /// that stay reachable and <c>leaked</c> ones whose completion source is dropped, plus one leak started <c>depth</c> calls
 /// deep (a creation stack long enough that its report needs several reply chunks), prints <c>ready PID</c>, then obeys lines on
 /// standard input: <c>report FILE</c> (its own in-process view as JSON), <c>spawn N</c> (N more reachable operations at
-/// another await), <c>exit</c>. <c>plain</c> as the first argument runs no woven code at all (a process without TaskLeak).
+/// another await), <c>chain N</c> (N reachable three-deep chains: <c>OuterChainAsync</c> awaits <c>MiddleChainAsync</c>
+/// awaits <c>InnerChainAsync</c>, a known logical async stack), <c>exit</c>. <c>plain</c> as the first argument runs no woven code at all (a process without TaskLeak).
 /// </summary>
 public static class Program
 {
@@ -51,6 +52,13 @@ public static class Program
                     for (int i = int.Parse(words[1]); i > 0; i--)
                     {
                         _ = SpawnedLaterAsync(NewGate());
+                    }
+
+                    break;
+                case "chain" when !plain:
+                    for (int i = int.Parse(words[1]); i > 0; i--)
+                    {
+                        _ = OuterChainAsync(NewGate());
                     }
 
                     break;
@@ -116,5 +124,23 @@ public static class Program
     {
         int value = await gate.Task;
         return value * 2;
+    }
+
+    private static async Task<int> OuterChainAsync(TaskCompletionSource<int> gate)
+    {
+        int value = await MiddleChainAsync(gate);
+        return value + 3;
+    }
+
+    private static async Task<int> MiddleChainAsync(TaskCompletionSource<int> gate)
+    {
+        int value = await InnerChainAsync(gate);
+        return value + 2;
+    }
+
+    private static async Task<int> InnerChainAsync(TaskCompletionSource<int> gate)
+    {
+        int value = await gate.Task;
+        return value + 1;
     }
 }

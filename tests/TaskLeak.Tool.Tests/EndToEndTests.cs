@@ -58,6 +58,41 @@ public sealed class EndToEndTests
     }
 
     [Test]
+    public async Task Ps_prints_the_logical_async_stack_of_a_known_chain_as_the_process_sees_it()
+    {
+        using TargetProcess target = await TargetProcess.StartAsync("2 0");
+        await target.SendAsync("chain 3");
+        string pid = target.Id.ToString();
+
+        (int code, string json, _) = await Tool("ps", "-p", pid, "--format", "json");
+        Assert.That(code, Is.Zero);
+        using JsonDocument ps = JsonDocument.Parse(json);
+        JsonElement inner = Group(ps.RootElement.GetProperty("result").GetProperty("groups"), App + "InnerChainAsync");
+        Assert.That(inner.GetProperty("count").GetInt32(), Is.EqualTo(3));
+        JsonElement stack = inner.GetProperty("stacks").EnumerateArray().Single();
+        Assert.That(stack.GetProperty("count").GetInt32(), Is.EqualTo(3));
+        Assert.That(Frames(stack), Is.EqualTo(new[] { ("awaitedBy", App + "MiddleChainAsync"), ("awaitedBy", App + "OuterChainAsync") }));
+
+        using JsonDocument own = await target.InProcessReportAsync();
+        JsonElement ownInner = Group(own.RootElement.GetProperty("snapshot").GetProperty("groups"), App + "InnerChainAsync");
+        Assert.That(Frames(stack), Is.EqualTo(Frames(ownInner.GetProperty("stacks").EnumerateArray().Single())));
+
+        (code, string text, _) = await Tool("ps", "-p", pid);
+        Assert.That(code, Is.Zero);
+        Assert.That(text, Does.Match(@"\n {9}3 +\d+  " + System.Text.RegularExpressions.Regex.Escape(App + "InnerChainAsync (Program.cs:") + @"\d+\) waiting on TaskCompletionSource<int>\.Task\n" +
+            @" {24}3 with oldest \d+ ms:\n" +
+            @" {26}\u2190 awaited by " + System.Text.RegularExpressions.Regex.Escape(App + "MiddleChainAsync (Program.cs:") + @"\d+\)\n" +
+            @" {26}\u2190 awaited by " + System.Text.RegularExpressions.Regex.Escape(App + "OuterChainAsync (Program.cs:") + @"\d+\)\n"));
+        Assert.That(text, Does.Match(System.Text.RegularExpressions.Regex.Escape(App + "WaitForGateAsync (Program.cs:") + @"\d+\) waiting on TaskCompletionSource<int>\.Task\n(?! {24})"),
+            "a site whose operations all run at top level gets no stack lines");
+
+        (code, json, _) = await Tool("ps", "--min-age", "1h", "-p", pid, "--format", "json");
+        Assert.That(code, Is.Zero);
+        using JsonDocument old = JsonDocument.Parse(json);
+        Assert.That(old.RootElement.GetProperty("result").GetProperty("totalCount").GetInt32(), Is.Zero, "none has been suspended for an hour");
+    }
+
+    [Test]
     public async Task Leaks_without_detect_reports_only_what_is_proven_and_forces_nothing()
     {
         using TargetProcess target = await TargetProcess.StartAsync("2 4");
@@ -79,6 +114,7 @@ public sealed class EndToEndTests
         Assert.That(code, Is.Zero);
         using JsonDocument stalled = JsonDocument.Parse(json);
         Assert.That(Sites(stalled.RootElement.GetProperty("result").GetProperty("groups")), Is.EqualTo(new[] { (App + "WaitForGateAsync", 7) }));
+        Assert.That(stalled.RootElement.GetProperty("result").GetProperty("totalCount").GetInt32(), Is.EqualTo(7));
 
         (code, string text, _) = await Tool("stalled", "--min-age", "1h", "-p", target.Id.ToString());
         Assert.That(code, Is.Zero);
@@ -254,6 +290,12 @@ public sealed class EndToEndTests
 
     private static List<(string Method, int Count)> Sites(JsonElement groups) =>
         groups.EnumerateArray().Select(g => (g.GetProperty("method").GetString()!, g.GetProperty("count").GetInt32())).OrderBy(s => s.Item1).ToList();
+
+    private static JsonElement Group(JsonElement groups, string method) =>
+        groups.EnumerateArray().Single(g => g.GetProperty("method").GetString() == method);
+
+    private static List<(string Kind, string Method)> Frames(JsonElement stack) =>
+        stack.GetProperty("asyncStack").EnumerateArray().Select(f => (f.GetProperty("kind").GetString()!, f.GetProperty("method").GetString()!)).ToList();
 
     private static int CountOf(string text, string part)
     {

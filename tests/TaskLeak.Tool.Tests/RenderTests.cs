@@ -18,7 +18,7 @@ public sealed class RenderTests
     public void Monitor_shows_each_site_change_since_the_previous_refresh_and_sites_that_emptied()
     {
         string result = "{\"snapshot\":{\"totalCount\":8,\"groups\":[" + Group("N.Grow", 5) + "," + Group("N.New", 3) + "]}," +
-            "\"growing\":[{\"method\":\"N.Grow\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":5,\"increase\":4,\"sweeps\":5}]," +
+            "\"growing\":{\"kind\":\"taskleak.growing\",\"sites\":[{\"method\":\"N.Grow\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":5,\"increase\":4,\"sweeps\":5}]}," +
             "\"leakedTotal\":2,\"leaks\":[" + Group("N.Leak", 2) + "]}";
         using JsonDocument reply = JsonDocument.Parse(Reply(result));
         var previous = new Dictionary<string, int> { ["N.Grow (A.cs:1) waiting on t"] = 2, ["N.Gone (A.cs:1) waiting on t"] = 6 };
@@ -60,13 +60,21 @@ public sealed class RenderTests
     }
 
     [Test]
-    public void Ps_prints_async_stacks_when_the_snapshot_carries_them()
+    public void Ps_prints_each_async_stack_with_its_count_and_age_and_skips_a_lone_top_level_one()
     {
-        string group = "{\"method\":\"N.Leaf\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":1,\"oldestAgeMs\":5," +
-            "\"asyncStack\":[{\"kind\":\"awaitedBy\",\"method\":\"N.Mid\",\"location\":\"A.cs:9\"},{\"kind\":\"startedBy\",\"method\":\"Task.Run\",\"location\":\"P.cs:3\"}]}";
-        using JsonDocument reply = JsonDocument.Parse(Reply("{\"totalCount\":1,\"groups\":[" + group + "]}"));
+        string leaf = "{\"method\":\"N.Leaf\",\"awaitSite\":\"A.cs:1\",\"waitTarget\":\"t\",\"count\":3,\"oldestAgeMs\":50,\"stacks\":[" +
+            "{\"count\":2,\"oldestAgeMs\":50,\"asyncStack\":[{\"kind\":\"awaitedBy\",\"method\":\"N.Mid\",\"location\":\"A.cs:9\"},{\"kind\":\"startedBy\",\"method\":\"Task.Run\",\"location\":\"P.cs:3\"}]}," +
+            "{\"count\":1,\"oldestAgeMs\":7,\"asyncStack\":[]}]}";
+        string top = "{\"method\":\"N.Top\",\"awaitSite\":\"B.cs:2\",\"waitTarget\":\"u\",\"count\":1,\"oldestAgeMs\":5,\"stacks\":[{\"count\":1,\"oldestAgeMs\":5,\"asyncStack\":[]}]}";
+        using JsonDocument reply = JsonDocument.Parse(Reply("{\"totalCount\":4,\"groups\":[" + leaf + "," + top + "]}"));
         string text = Render.Pending(reply.RootElement);
-        Assert.That(text, Does.Contain("\u2190 awaited by N.Mid (A.cs:9)\n"));
-        Assert.That(text, Does.Contain("\u2190 started by Task.Run (P.cs:3)\n"));
+        Assert.That(text, Does.Contain(
+            "         3          50  N.Leaf (A.cs:1) waiting on t\n" +
+            "                        2 with oldest 50 ms:\n" +
+            "                          \u2190 awaited by N.Mid (A.cs:9)\n" +
+            "                          \u2190 started by Task.Run (P.cs:3)\n" +
+            "                        1 with oldest 7 ms (top level)\n" +
+            "         1           5  N.Top (B.cs:2) waiting on u\n"));
+        Assert.That(text, Does.EndWith("N.Top (B.cs:2) waiting on u\n"));
     }
 }

@@ -54,11 +54,14 @@ public sealed class RuntimeCommandTests
         Assert.That(result.GetProperty("kind").GetString(), Is.EqualTo("taskleak.stalled"));
         Assert.That(result.GetProperty("label").GetString(), Is.EqualTo(StalledOperationGroup.Label));
         Assert.That(result.GetProperty("groups").ValueKind, Is.EqualTo(JsonValueKind.Array));
+        Assert.That(result.GetProperty("schemaVersion").GetInt32(), Is.EqualTo(1), "the runtime's own ToJson document, not a copy");
 
         using JsonDocument monitor = await Ask("monitor");
         result = monitor.RootElement.GetProperty("result");
         Assert.That(result.GetProperty("kind").GetString(), Is.EqualTo("taskleak.monitor"));
         Assert.That(result.GetProperty("snapshot").GetProperty("kind").GetString(), Is.EqualTo("taskleak.snapshot"));
+        Assert.That(result.GetProperty("growing").GetProperty("kind").GetString(), Is.EqualTo("taskleak.growing"));
+        Assert.That(result.GetProperty("growing").GetProperty("sites").ValueKind, Is.EqualTo(JsonValueKind.Array));
         Assert.That(result.GetProperty("leakedTotal").GetInt64(), Is.EqualTo(TaskLeakDetector.GetReport().TotalCount));
     }
 

@@ -67,9 +67,9 @@ internal sealed class TaskLeakCommands
         {
             Action<Utf8JsonWriter> result = name switch
             {
-                CommandProtocol.Snapshot => WriteRaw(TaskLeakDetector.Snapshot().ToJson()),
+                CommandProtocol.Snapshot => WriteRaw(TaskLeakDetector.Snapshot(MinAge(arguments)).ToJson()),
                 CommandProtocol.Leaks => WriteRaw((Flag(arguments, CommandProtocol.DetectKey) ? TaskLeakDetector.DetectNow() : TaskLeakDetector.GetReport()).ToJson()),
-                CommandProtocol.Stalled => WriteStalled(TaskLeakDetector.GetStalled(TimeSpan.FromMilliseconds(Number(arguments, CommandProtocol.MinAgeKey, 0, 0)))),
+                CommandProtocol.Stalled => WriteRaw(TaskLeakDetector.GetStalled(MinAge(arguments)).ToJson()),
                 CommandProtocol.Monitor => WriteMonitor(),
                 CommandProtocol.Enable => Configure(static o => o.Enabled = true),
                 CommandProtocol.Disable => Configure(static o => o.Enabled = false),
@@ -157,30 +157,14 @@ internal sealed class TaskLeakCommands
 
     private static Action<Utf8JsonWriter> WriteRaw(string json) => writer => writer.WriteRawValue(json, skipInputValidation: true);
 
-    private static Action<Utf8JsonWriter> WriteStalled(IReadOnlyList<StalledOperationGroup> stalled) => json =>
-    {
-        json.WriteStartObject();
-        json.WriteString("kind", "taskleak.stalled");
-        json.WriteString("label", StalledOperationGroup.Label);
-        json.WriteStartArray("groups");
-        foreach (StalledOperationGroup group in stalled)
-        {
-            json.WriteStartObject();
-            json.WriteString("method", group.Method);
-            json.WriteString("awaitSite", group.AwaitSite);
-            json.WriteString("sourcePath", group.SourcePath);
-            json.WriteNumber("line", group.Line);
-            json.WriteString("waitTarget", group.WaitTarget);
-            json.WriteNumber("count", group.Count);
-            json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
-            json.WriteEndObject();
-        }
+    /// <summary>Optional for <c>snapshot</c> (0: every operation), the threshold for <c>stalled</c>.</summary>
+    private static TimeSpan MinAge(IDictionary<string, string?> arguments) =>
+        TimeSpan.FromMilliseconds(Number(arguments, CommandProtocol.MinAgeKey, 0, 0));
 
-        json.WriteEndArray();
-        json.WriteEndObject();
-    };
-
-    /// <summary>One refresh of <c>dotnet-taskleak monitor</c>: pending sites, growing sites and proven counts, without creation stacks.</summary>
+    /// <summary>
+    /// One refresh of <c>dotnet-taskleak monitor</c>: the pending snapshot and the growing sites (their own documents), and
+    /// proven counts per site without the report's creation stacks (a refresh every few seconds should stay small).
+    /// </summary>
     private static Action<Utf8JsonWriter> WriteMonitor()
     {
         TaskLeakSnapshot snapshot = TaskLeakDetector.Snapshot();
@@ -192,20 +176,8 @@ internal sealed class TaskLeakCommands
             json.WriteString("kind", "taskleak.monitor");
             json.WritePropertyName("snapshot");
             json.WriteRawValue(snapshot.ToJson(), skipInputValidation: true);
-            json.WriteStartArray("growing");
-            foreach (GrowingSite site in growing)
-            {
-                json.WriteStartObject();
-                json.WriteString("method", site.Method);
-                json.WriteString("awaitSite", site.AwaitSite);
-                json.WriteString("waitTarget", site.WaitTarget);
-                json.WriteNumber("count", site.Count);
-                json.WriteNumber("increase", site.Increase);
-                json.WriteNumber("sweeps", site.Sweeps);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            json.WritePropertyName("growing");
+            json.WriteRawValue(growing.ToJson(), skipInputValidation: true);
             json.WriteNumber("leakedTotal", report.TotalCount);
             json.WriteStartArray("leaks");
             foreach (TaskLeakGroup group in report.Leaks)

@@ -57,13 +57,7 @@ internal static class ReportJson
         foreach (PendingOperationGroup group in snapshot.Groups)
         {
             json.WriteStartObject();
-            json.WriteString("method", group.Method);
-            json.WriteString("awaitSite", group.AwaitSite);
-            WriteOptional(json, "sourcePath", group.SourcePath);
-            json.WriteNumber("line", group.Line);
-            json.WriteString("waitTarget", group.WaitTarget);
-            json.WriteNumber("count", group.Count);
-            json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
+            WriteSuspendedSite(json, group.Method, group.AwaitSite, group.SourcePath, group.Line, group.WaitTarget, group.Count, group.OldestAgeMilliseconds);
             json.WriteStartArray("stacks");
             foreach (PendingStack stack in group.Stacks)
             {
@@ -97,13 +91,7 @@ internal static class ReportJson
         foreach (StalledOperationGroup group in stalled)
         {
             json.WriteStartObject();
-            json.WriteString("method", group.Method);
-            json.WriteString("awaitSite", group.AwaitSite);
-            WriteOptional(json, "sourcePath", group.SourcePath);
-            json.WriteNumber("line", group.Line);
-            json.WriteString("waitTarget", group.WaitTarget);
-            json.WriteNumber("count", group.Count);
-            json.WriteNumber("oldestAgeMs", group.OldestAgeMilliseconds);
+            WriteSuspendedSite(json, group.Method, group.AwaitSite, group.SourcePath, group.Line, group.WaitTarget, group.Count, group.OldestAgeMilliseconds);
             json.WriteEndObject();
         }
 
@@ -130,6 +118,19 @@ internal static class ReportJson
 
         json.WriteEndArray();
     });
+
+    // Snapshot and stalled groups are separate types on purpose (a suspected group never shares a type with a
+    // snapshot); their site fields are written alike so that readers parse them alike.
+    private static void WriteSuspendedSite(Utf8JsonWriter json, string method, string awaitSite, string? sourcePath, int line, string waitTarget, int count, long oldestAgeMs)
+    {
+        json.WriteString("method", method);
+        json.WriteString("awaitSite", awaitSite);
+        WriteOptional(json, "sourcePath", sourcePath);
+        json.WriteNumber("line", line);
+        json.WriteString("waitTarget", waitTarget);
+        json.WriteNumber("count", count);
+        json.WriteNumber("oldestAgeMs", oldestAgeMs);
+    }
 
     /// <summary>The schema's name for a frame kind: <c>awaitedBy</c>, <c>calledBy</c>, <c>startedBy</c>.</summary>
     internal static string KindName(AsyncStackFrameKind kind) => kind switch
